@@ -1,0 +1,126 @@
+//! Command-line definitions (clap) and nothing else: `app` turns them into a validated run.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Finds leaked API keys and other secrets in files, git history and staged changes, and says
+/// how to rotate them. Never prints a raw secret unless asked, never touches the network.
+#[derive(Debug, Parser)]
+#[command(name = "keyhound", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files on disk (default: the current directory), honouring .gitignore.
+    Dir(DirArgs),
+    /// Scan standard input.
+    Stdin(StdinArgs),
+    /// Work with the rule pack: list, show one rule, or check a rule file's examples.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// Files or directories to scan.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Also scan files that .gitignore, .ignore and similar files exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StdinArgs {
+    /// Path to report for the stream (also used by path allowlists).
+    #[arg(long, default_value = "<stdin>")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// List every rule (the default).
+    List,
+    /// Show one rule in full.
+    Show { id: String },
+    /// Validate a rule or config file and run its examples and negative examples.
+    Check { file: PathBuf },
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+    Jsonl,
+}
+
+/// When to colour human output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Lowest confidence to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Output format (default: human).
+    #[arg(long, short = 'f', global = true, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write the report to FILE (created with mode 0600) instead of standard output.
+    #[arg(long, short = 'o', global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Configuration file (default: keyhound.toml at the scanned root, if present).
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print raw secret values. Off by default: reports show a redacted prefix and a SHA-256.
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+    /// Also report publishable keys and other public material (low severity).
+    #[arg(long, global = true)]
+    pub include_public: bool,
+    /// Lowest rule confidence to report.
+    #[arg(long, global = true, value_enum, default_value = "low")]
+    pub min_confidence: ConfidenceArg,
+    /// Worker threads (default: number of cores).
+    #[arg(long, short = 'j', global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Skip files larger than this many bytes (reported as skipped).
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// How many layers of encoding (base64) to look through.
+    #[arg(long, global = true, value_name = "N", default_value_t = 2)]
+    pub max_decode_depth: usize,
+    /// Colour for human output; NO_COLOR in the environment turns `auto` off.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+    /// No progress display on stderr.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Print only findings and errors (no summary on stderr).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Exit code to use when secrets are found.
+    #[arg(long, global = true, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
+}

@@ -1,0 +1,358 @@
+//! The detection engine: bytes in, matches out. It never opens a file or a repository.
+//!
+//! One Aho-Corasick automaton over every rule's keywords finds where rules can match; a rule's
+//! regex is compiled on its first keyword hit and runs only on the lines around its hits. Most
+//! input has no hit at all and costs one pass of the prefilter.
+
+pub mod benign;
+pub mod checksum;
+mod decode;
+pub mod entropy;
+pub mod placeholder;
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+use crate::rules::{Rule, RuleKind, RulePack};
+
+pub use decode::Encoding;
+
+/// Bytes kept on each side of a keyword hit when its line is longer (minified code).
+const LINE_CONTEXT: usize = 1024;
+/// How far past a keyword a multi-line rule (a PEM block) may reach.
+const MULTILINE_REACH: usize = 64 * 1024;
+
+/// A rule's match in scanned bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMatch {
+    /// Index of the rule in the engine's pack.
+    pub rule: usize,
+    /// Where to point: the secret's bytes, or the encoded span it was decoded from.
+    pub span: Range<usize>,
+    /// The raw secret (decoded when `encoding` is set).
+    pub secret: Vec<u8>,
+    /// How the span was encoded, when the secret was found in decoded data.
+    pub encoding: Option<Encoding>,
+}
+
+/// Compiled state shared by every scanning thread.
+pub struct Engine {
+    pack: RulePack,
+    regexes: Vec<OnceLock<Option<CompiledRule>>>,
+    prefilter: AhoCorasick,
+    /// For each prefilter pattern: the rules it wakes, or `None` for a decode trigger.
+    pattern_rules: Vec<Option<Vec<usize>>>,
+    max_decode_depth: usize,
+}
+
+struct CompiledRule {
+    regex: Regex,
+    secret_group: Option<usize>,
+}
+
+impl Engine {
+    /// Builds the prefilter over `pack`; regexes are compiled later, on demand.
+    pub fn new(pack: RulePack, max_decode_depth: usize) -> Engine {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut pattern_rules: Vec<Option<Vec<usize>>> = Vec::new();
+        for (index, rule) in pack.rules().iter().enumerate() {
+            for keyword in &rule.keywords {
+                let keyword = keyword.to_ascii_lowercase();
+                match patterns.iter().position(|p| *p == keyword) {
+                    Some(at) => {
+                        let rules = pattern_rules[at].get_or_insert_with(Vec::new);
+                        if !rules.contains(&index) {
+                            rules.push(index);
+                        }
+                    }
+                    None => {
+                        patterns.push(keyword);
+                        pattern_rules.push(Some(vec![index]));
+                    }
+                }
+            }
+        }
+        for trigger in decode::TRIGGERS {
+            patterns.push(trigger.to_string());
+            pattern_rules.push(None);
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .expect("keyword automaton");
+        let regexes = pack.rules().iter().map(|_| OnceLock::new()).collect();
+        Engine {
+            pack,
+            regexes,
+            prefilter,
+            pattern_rules,
+            max_decode_depth,
+        }
+    }
+
+    pub fn pack(&self) -> &RulePack {
+        &self.pack
+    }
+
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.pack.rules()[index]
+    }
+
+    /// Every rule match in `hay`, including secrets hidden in encoded spans, ordered by position.
+    pub fn scan(&self, hay: &[u8]) -> Vec<RawMatch> {
+        self.scan_at_depth(hay, 0)
+    }
+
+    fn scan_at_depth(&self, hay: &[u8], depth: usize) -> Vec<RawMatch> {
+        let mut matches = Vec::new();
+        let (windows, decode_wanted) = self.candidate_windows(hay);
+        for (rule, window) in windows {
+            self.match_rule(rule, hay, window, &mut matches);
+        }
+        if decode_wanted && depth < self.max_decode_depth {
+            for span in decode::candidates(hay) {
+                let Some((decoded, encoding)) = decode::decode(&hay[span.clone()]) else {
+                    continue;
+                };
+                for inner in self.scan_at_depth(&decoded, depth + 1) {
+                    matches.push(RawMatch {
+                        span: span.clone(),
+                        encoding: Some(inner.encoding.unwrap_or(encoding)),
+                        ..inner
+                    });
+                }
+            }
+        }
+        matches.sort_by(|a, b| (a.span.start, a.rule).cmp(&(b.span.start, b.rule)));
+        matches.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.secret == b.secret);
+        matches
+    }
+
+    /// Runs the prefilter: merged byte windows per woken rule, and whether to try decoding.
+    fn candidate_windows(&self, hay: &[u8]) -> (Vec<(usize, Range<usize>)>, bool) {
+        let mut windows: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut last: Vec<Option<Range<usize>>> = Vec::new();
+        let mut decode_wanted = false;
+        for hit in self.prefilter.find_overlapping_iter(hay) {
+            let Some(rules) = &self.pattern_rules[hit.pattern().as_usize()] else {
+                decode_wanted = true;
+                continue;
+            };
+            if last.is_empty() {
+                last = vec![None; self.pack.len()];
+            }
+            for &rule in rules {
+                if last[rule]
+                    .as_ref()
+                    .is_some_and(|w| w.contains(&hit.start()) && hit.end() <= w.end)
+                {
+                    continue;
+                }
+                let window = window_around(hay, hit.range(), self.rule(rule).multiline);
+                match &mut last[rule] {
+                    Some(prev) if window.start <= prev.end => prev.end = prev.end.max(window.end),
+                    slot => {
+                        if let Some(prev) = slot.take() {
+                            windows.push((rule, prev));
+                        }
+                        *slot = Some(window);
+                    }
+                }
+            }
+        }
+        windows.extend(
+            last.into_iter()
+                .enumerate()
+                .filter_map(|(rule, w)| w.map(|w| (rule, w))),
+        );
+        (windows, decode_wanted)
+    }
+
+    fn compiled(&self, rule: usize) -> Option<&CompiledRule> {
+        self.regexes[rule]
+            .get_or_init(|| {
+                let regex = self.rule(rule).compile().ok()?;
+                let secret_group = regex
+                    .capture_names()
+                    .position(|name| name == Some("secret"));
+                Some(CompiledRule {
+                    regex,
+                    secret_group,
+                })
+            })
+            .as_ref()
+    }
+
+    fn match_rule(&self, rule: usize, hay: &[u8], window: Range<usize>, out: &mut Vec<RawMatch>) {
+        let Some(compiled) = self.compiled(rule) else {
+            return;
+        };
+        let text = &hay[window.clone()];
+        let mut push = |span: Range<usize>| {
+            let secret = &text[span.clone()];
+            if accepts(self.rule(rule), secret) {
+                out.push(RawMatch {
+                    rule,
+                    span: window.start + span.start..window.start + span.end,
+                    secret: secret.to_vec(),
+                    encoding: None,
+                });
+            }
+        };
+        match compiled.secret_group {
+            Some(group) => {
+                for caps in compiled.regex.captures_iter(text) {
+                    if let Some(m) = caps.get(group) {
+                        push(m.range());
+                    }
+                }
+            }
+            None => compiled.regex.find_iter(text).for_each(|m| push(m.range())),
+        }
+    }
+}
+
+/// Whether a rule's candidate secret passes its filters: placeholders, entropy, checksum, and
+/// for the generic detector the benign-shape and randomness checks.
+pub fn accepts(rule: &Rule, secret: &[u8]) -> bool {
+    if secret.is_empty() || placeholder::is_placeholder(secret) {
+        return false;
+    }
+    let body = random_part(rule, secret);
+    if rule
+        .min_entropy_bits
+        .is_some_and(|min| entropy::pool_bits(body) < min)
+        || rule
+            .min_shannon
+            .is_some_and(|min| entropy::shannon(body) < min)
+    {
+        return false;
+    }
+    if let Some(kind) = rule.checksum {
+        if !checksum::verify(kind, secret) {
+            return false;
+        }
+    }
+    rule.kind != RuleKind::Generic || benign::plausible_generic_secret(secret)
+}
+
+/// The secret without a leading keyword (a fixed prefix such as `sk_live_` carries no entropy).
+pub fn random_part<'a>(rule: &Rule, secret: &'a [u8]) -> &'a [u8] {
+    rule.keywords
+        .iter()
+        .filter(|k| {
+            secret.len() > k.len() && secret[..k.len()].eq_ignore_ascii_case(k.as_bytes())
+        })
+        .map(|k| &secret[k.len()..])
+        .min_by_key(|rest| rest.len())
+        .unwrap_or(secret)
+}
+
+/// The lines around a keyword hit, clipped to `LINE_CONTEXT` bytes each side on very long lines
+/// (at a delimiter, so a token is never cut in two), or reaching forward for multi-line rules.
+fn window_around(hay: &[u8], hit: Range<usize>, multiline: bool) -> Range<usize> {
+    let low = hit.start.saturating_sub(LINE_CONTEXT);
+    let start = match memchr::memrchr(b'\n', &hay[low..hit.start]) {
+        Some(i) => low + i + 1,
+        None if low == 0 => 0,
+        None => low + hay[low..hit.start]
+            .iter()
+            .position(|&b| is_delimiter(b))
+            .map_or(0, |i| i + 1),
+    };
+    let reach = if multiline {
+        MULTILINE_REACH
+    } else {
+        LINE_CONTEXT
+    };
+    let high = (hit.end + reach).min(hay.len());
+    let end = if multiline {
+        high
+    } else {
+        match memchr::memchr(b'\n', &hay[hit.end..high]) {
+            Some(i) => hit.end + i,
+            None if high == hay.len() => high,
+            None => hay[hit.end..high]
+                .iter()
+                .rposition(|&b| is_delimiter(b))
+                .map_or(high, |i| hit.end + i),
+        }
+    };
+    start..end
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\r' | b'"' | b'\'' | b'`' | b',' | b';' | b'<' | b'>'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_rule_file;
+
+    fn engine(toml: &str) -> Engine {
+        let mut pack = RulePack::default();
+        pack.extend(parse_rule_file(toml, "test.toml").unwrap(), "test.toml")
+            .unwrap();
+        Engine::new(pack, 2)
+    }
+
+    const RULE: &str = r#"
+[[rule]]
+id = "demo-token"
+name = "Demo token"
+provider = "Demo"
+description = "test"
+keywords = ["demo_"]
+regex = '\b(?P<secret>demo_[0-9A-Za-z]{20})\b'
+min_entropy_bits = 80
+severity = "high"
+confidence = "high"
+revoke_url = "https://example.invalid"
+"#;
+
+    #[test]
+    fn finds_a_token_and_reports_the_secret_span() {
+        let e = engine(RULE);
+        let hay = b"line one\nTOKEN=demo_a8Fk2LmQ9zX7pW4rT1vB\n";
+        let m = e.scan(hay);
+        assert_eq!(m.len(), 1);
+        assert_eq!(&hay[m[0].span.clone()], b"demo_a8Fk2LmQ9zX7pW4rT1vB");
+    }
+
+    #[test]
+    fn no_keyword_no_match_and_placeholders_rejected() {
+        let e = engine(RULE);
+        assert!(e.scan(b"nothing to see here").is_empty());
+        assert!(e.scan(b"demo_XXXXXXXXXXXXXXXXXXXX").is_empty());
+    }
+
+    #[test]
+    fn long_lines_are_clipped_without_losing_the_token() {
+        let e = engine(RULE);
+        let mut hay = vec![b'a'; 50_000];
+        hay.extend_from_slice(b";x=\"demo_a8Fk2LmQ9zX7pW4rT1vB\";");
+        hay.extend(vec![b'b'; 50_000]);
+        assert_eq!(e.scan(&hay).len(), 1);
+    }
+
+    #[test]
+    fn finds_tokens_inside_base64() {
+        use base64::Engine as _;
+        let e = engine(RULE);
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode("TOKEN=demo_a8Fk2LmQ9zX7pW4rT1vB");
+        let hay = format!("kind: Secret\ndata:\n  token: {encoded}\n");
+        let m = e.scan(hay.as_bytes());
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].encoding, Some(Encoding::Base64));
+        assert_eq!(&hay.as_bytes()[m[0].span.clone()], encoded.as_bytes());
+    }
+}

@@ -1,0 +1,16 @@
+//! keyhound: finds leaked secrets in files, streams, git history and staged changes, and says
+//! how to rotate them.
+//!
+//! Data flow: sources → chunks → engine → raw matches → findings → filters → reports.
+
+pub mod allow;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod finding;
+pub mod remediate;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;

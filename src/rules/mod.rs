@@ -1,0 +1,311 @@
+//! Rules: the schema of `rules/*.toml`, the embedded pack, and validation of user rule files.
+//!
+//! A rule's regex is compiled lazily by the engine (on its first keyword hit), so loading the
+//! pack only parses TOML and checks fields; user-supplied rules are compiled once at load time
+//! so that a broken pattern is refused up front with its file and rule named.
+
+pub mod check;
+mod schema;
+pub mod templates;
+
+use std::fmt;
+use std::str::FromStr;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Serialize;
+use thiserror::Error;
+
+pub use schema::{RawRule, RawRuleFile};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+
+/// Upper bound on a compiled rule regex, so a pathological user pattern is refused, not run.
+pub const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// An invalid rule file or rule, naming where the problem is.
+#[derive(Debug, Error)]
+pub enum RuleError {
+    #[error("{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: rule `{rule}`: field `{field}`: {message}")]
+    Field {
+        file: String,
+        rule: String,
+        field: &'static str,
+        message: String,
+    },
+}
+
+/// How bad a leak of this kind of secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// How sure a match of this rule is to be a real secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// Offline checksum a token format carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    /// GitHub's `prefix_` + 30 base62 + CRC32 of those in 6 base62 digits.
+    GithubCrc32,
+    /// npm's access tokens, which use GitHub's scheme with the `npm_` prefix.
+    NpmCrc32,
+}
+
+/// Whether a rule targets a known token format or is the keyword-and-entropy generic detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Token,
+    Generic,
+}
+
+macro_rules! parse_enum {
+    ($ty:ty, $($text:literal => $val:expr),+ $(,)?) => {
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($val),)+
+                    _ => Err(format!("`{s}` is not one of: {}", [$($text),+].join(", "))),
+                }
+            }
+        }
+    };
+}
+parse_enum!(Severity, "critical" => Severity::Critical, "high" => Severity::High, "medium" => Severity::Medium, "low" => Severity::Low);
+parse_enum!(Confidence, "high" => Confidence::High, "medium" => Confidence::Medium, "low" => Confidence::Low);
+parse_enum!(Checksum, "github-crc32" => Checksum::GithubCrc32, "npm-crc32" => Checksum::NpmCrc32);
+parse_enum!(RuleKind, "token" => RuleKind::Token, "generic" => RuleKind::Generic);
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        })
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        })
+    }
+}
+
+/// A validated rule. Its regex source is kept; the engine compiles it on demand.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub regex: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub revoke_url: String,
+    pub rotation: Vec<String>,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+    pub min_entropy_bits: Option<f64>,
+    pub min_shannon: Option<f64>,
+    pub checksum: Option<Checksum>,
+    pub public: bool,
+    pub multiline: bool,
+    pub kind: RuleKind,
+    /// File the rule came from (`stripe.toml`, or a user's config path).
+    pub source: String,
+}
+
+impl Rule {
+    /// Checks every field of a raw rule; `file` names the source in errors.
+    pub fn from_raw(raw: RawRule, file: &str) -> Result<Rule, RuleError> {
+        let err = |field: &'static str, message: String| RuleError::Field {
+            file: file.to_string(),
+            rule: raw.id.clone(),
+            field,
+            message,
+        };
+        if raw.id.is_empty()
+            || !raw
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(err("id", "must be kebab-case: a-z, 0-9 and '-'".into()));
+        }
+        for (field, value) in [
+            ("name", &raw.name),
+            ("provider", &raw.provider),
+            ("description", &raw.description),
+            ("revoke_url", &raw.revoke_url),
+        ] {
+            if value.trim().is_empty() {
+                return Err(err(field, "must not be empty".into()));
+            }
+        }
+        if raw.keywords.is_empty() || raw.keywords.iter().any(|k| k.trim().is_empty()) {
+            return Err(err(
+                "keywords",
+                "needs at least one non-empty keyword (the prefilter)".into(),
+            ));
+        }
+        let severity = raw.severity.parse().map_err(|m| err("severity", m))?;
+        let confidence = raw.confidence.parse().map_err(|m| err("confidence", m))?;
+        let checksum = raw
+            .checksum
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|m| err("checksum", m))?;
+        let kind = raw
+            .kind
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|m| err("kind", m))?
+            .unwrap_or(RuleKind::Token);
+        regex_syntax::Parser::new()
+            .parse(&raw.regex)
+            .map_err(|e| err("regex", e.to_string()))?;
+        Ok(Rule {
+            id: raw.id,
+            name: raw.name,
+            provider: raw.provider,
+            description: raw.description,
+            keywords: raw.keywords,
+            regex: raw.regex,
+            severity,
+            confidence,
+            revoke_url: raw.revoke_url,
+            rotation: raw.rotation,
+            examples: raw.examples,
+            negative_examples: raw.negative_examples,
+            min_entropy_bits: raw.min_entropy_bits,
+            min_shannon: raw.min_shannon,
+            checksum,
+            public: raw.public,
+            multiline: raw.multiline,
+            kind,
+            source: file.to_string(),
+        })
+    }
+
+    /// Compiles the rule's regex with the size limit that keeps every search linear and bounded.
+    pub fn compile(&self) -> Result<Regex, regex::Error> {
+        RegexBuilder::new(&self.regex)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    }
+}
+
+/// An ordered, id-unique set of rules.
+#[derive(Debug, Clone, Default)]
+pub struct RulePack {
+    rules: Vec<Rule>,
+}
+
+impl RulePack {
+    /// The pack embedded in the binary at build time.
+    pub fn embedded() -> Result<RulePack, RuleError> {
+        let mut pack = RulePack::default();
+        for (file, text) in EMBEDDED_RULE_FILES {
+            pack.extend(parse_rule_file(text, file)?, file)?;
+        }
+        Ok(pack)
+    }
+
+    /// Adds rules, refusing a duplicate id.
+    pub fn extend(&mut self, rules: Vec<Rule>, file: &str) -> Result<(), RuleError> {
+        for rule in rules {
+            if self.get(&rule.id).is_some() {
+                return Err(RuleError::Field {
+                    file: file.to_string(),
+                    rule: rule.id,
+                    field: "id",
+                    message: "another rule already has this id".into(),
+                });
+            }
+            self.rules.push(rule);
+        }
+        Ok(())
+    }
+
+    /// Replaces a rule of the same id, or adds it.
+    pub fn upsert(&mut self, rule: Rule) {
+        match self.rules.iter_mut().find(|r| r.id == rule.id) {
+            Some(slot) => *slot = rule,
+            None => self.rules.push(rule),
+        }
+    }
+
+    /// Keeps only the rules for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn rules_mut(&mut self) -> &mut [Rule] {
+        &mut self.rules
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// Parses and validates one rule file's text.
+pub fn parse_rule_file(text: &str, file: &str) -> Result<Vec<Rule>, RuleError> {
+    let raw: RawRuleFile = toml::from_str(text).map_err(|e| RuleError::Parse {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    raw.rule
+        .into_iter()
+        .map(|r| Rule::from_raw(r, file))
+        .collect()
+}
+
+/// Compiles every rule now: for user-supplied rules, so a bad or oversized pattern is refused
+/// at load time with its file and rule named.
+pub fn compile_all(rules: &[Rule]) -> Result<(), RuleError> {
+    for rule in rules {
+        rule.compile().map_err(|e| RuleError::Field {
+            file: rule.source.clone(),
+            rule: rule.id.clone(),
+            field: "regex",
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
