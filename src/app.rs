@@ -69,7 +69,7 @@ fn config_root(path: &Path) -> PathBuf {
     }
 }
 
-fn threads(common: &CommonArgs) -> usize {
+pub fn threads(common: &CommonArgs) -> usize {
     common.threads.filter(|&n| n > 0).unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     })
@@ -81,7 +81,7 @@ pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
 }
 
 /// Builds the engine and scanner, lets `produce` feed the scanner, then writes the report.
-fn scan_and_report(
+pub fn scan_and_report(
     common: &CommonArgs,
     root: &Path,
     target: &str,
