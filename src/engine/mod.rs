@@ -109,9 +109,18 @@ impl Engine {
 
     fn scan_at_depth(&self, hay: &[u8], depth: usize) -> Vec<RawMatch> {
         let mut matches = Vec::new();
+        let mut owned = Vec::new();
         let (windows, decode_wanted) = self.candidate_windows(hay);
         for (rule, window) in windows {
-            self.match_rule(rule, hay, window, &mut matches);
+            self.match_rule(rule, hay, window, &mut matches, &mut owned);
+        }
+        if !owned.is_empty() {
+            matches.retain(|m| {
+                self.rule(m.rule).kind != RuleKind::Generic
+                    || !owned
+                        .iter()
+                        .any(|o| o.start < m.span.end && m.span.start < o.end)
+            });
         }
         if decode_wanted && depth < self.max_decode_depth {
             for span in decode::candidates(hay) {
@@ -187,31 +196,50 @@ impl Engine {
             .as_ref()
     }
 
-    fn match_rule(&self, rule: usize, hay: &[u8], window: Range<usize>, out: &mut Vec<RawMatch>) {
+    /// Runs one rule's regex over one window. Token rules record every span their regex
+    /// matched in `owned`, accepted or not: a value in a provider's format is the provider
+    /// rule's to judge, so the generic detector does not second-guess it.
+    fn match_rule(
+        &self,
+        rule: usize,
+        hay: &[u8],
+        window: Range<usize>,
+        out: &mut Vec<RawMatch>,
+        owned: &mut Vec<Range<usize>>,
+    ) {
         let Some(compiled) = self.compiled(rule) else {
             return;
         };
+        let spec = self.rule(rule);
         let text = &hay[window.clone()];
-        let mut push = |span: Range<usize>| {
-            let secret = &text[span.clone()];
-            if accepts(self.rule(rule), secret) {
+        for caps in compiled.regex.captures_iter(text) {
+            let Some(m) = compiled.secret_group.map_or(caps.get(0), |g| caps.get(g)) else {
+                continue;
+            };
+            let span = window.start + m.start()..window.start + m.end();
+            if spec.kind == RuleKind::Generic {
+                let name = caps.name("name").map_or(&b""[..], |n| n.as_bytes());
+                if let Some((secret, encoding)) = benign::generic_candidate(name, m.as_bytes()) {
+                    if accepts(spec, &secret) {
+                        out.push(RawMatch {
+                            rule,
+                            span,
+                            secret,
+                            encoding,
+                        });
+                    }
+                }
+                continue;
+            }
+            owned.push(span.clone());
+            if accepts(spec, m.as_bytes()) {
                 out.push(RawMatch {
                     rule,
-                    span: window.start + span.start..window.start + span.end,
-                    secret: secret.to_vec(),
+                    span,
+                    secret: m.as_bytes().to_vec(),
                     encoding: None,
                 });
             }
-        };
-        match compiled.secret_group {
-            Some(group) => {
-                for caps in compiled.regex.captures_iter(text) {
-                    if let Some(m) = caps.get(group) {
-                        push(m.range());
-                    }
-                }
-            }
-            None => compiled.regex.find_iter(text).for_each(|m| push(m.range())),
         }
     }
 }

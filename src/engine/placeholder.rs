@@ -27,6 +27,11 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "notreal",
     "not_real",
     "not-real",
+    "not-a-real",
+    "not_a_real",
+    "will-not-work",
+    "do-not-use",
+    "do_not_use",
     "fake_",
     "_fake",
     "insert_",
@@ -52,6 +57,21 @@ const DOCUMENTED_EXAMPLES: &[&str] = &[
     "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
     "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
     "pk_test_TYooMQauvdEDq54NiTphI7jx",
+    // GitHub's documentation OAuth token.
+    "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+    // RFC 7515 (JWS) appendix A.1 HMAC key.
+    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
+    // Hardhat / Anvil default development account keys (published in their docs).
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    // AES test keys from FIPS-197 / NIST SP 800-38A and RFC 7539 (ChaCha20).
+    "2b7e151628aed2a6abf7158809cf4f3c",
+    "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b",
+    "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
+    "000102030405060708090a0b0c0d0e0f",
+    // web3.js documentation private key.
+    "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
 ];
 
 /// Whole values that are stock dummy passwords.
@@ -86,7 +106,24 @@ pub fn is_placeholder(value: &[u8]) -> bool {
             return true;
         }
     }
-    has_run(value, 5) || has_sequence(value, 6) || is_repetitive(value)
+    if value.len() > 2 && value.starts_with(b"%") && value.ends_with(b"%") {
+        // `%VAR%`: a Windows environment reference.
+        return true;
+    }
+    has_run(value, 5) || has_sequence(value, 6) || is_repetitive(value) || mostly_sequential(value)
+}
+
+/// Many neighbouring characters one step apart (`xoxb-123-456-abc`): typed, not random. In a
+/// random base62 string about one pair in 31 is.
+fn mostly_sequential(s: &[u8]) -> bool {
+    if s.len() < 8 {
+        return false;
+    }
+    let steps = s
+        .windows(2)
+        .filter(|w| w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1))
+        .count();
+    steps * 5 > s.len() - 1
 }
 
 fn contains_any(hay: &[u8], needles: &[&str]) -> bool {
@@ -153,6 +190,8 @@ mod tests {
             "password",
             "abababababababab",
             "sk-proj-********************",
+            "xoxb-123-456-abc",
+            "%SENDGRID_API_KEY%",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
