@@ -48,9 +48,7 @@ impl Allowlist {
         let secrets = raw
             .secrets
             .iter()
-            .map(|r| {
-                Regex::new(r).map_err(|e| format!("field `allowlist.secrets`: `{r}`: {e}"))
-            })
+            .map(|r| Regex::new(r).map_err(|e| format!("field `allowlist.secrets`: `{r}`: {e}")))
             .collect::<Result<_, _>>()?;
         Ok(Allowlist {
             paths,
@@ -79,17 +77,27 @@ impl Allowlist {
     }
 }
 
-/// Whether the line holding `offset`, or the line before it, carries an inline allow marker
-/// that covers `rule_id`.
+/// Comment leaders: a line starting with one of these (after indentation) is a comment line.
+const COMMENT_LEADERS: &[&[u8]] = &[b"#", b"//", b"/*", b"*", b"--", b";", b"<!--", b"%", b"'"];
+
+/// Whether the line holding `offset` carries an inline allow marker covering `rule_id`, or the
+/// line before it is a comment line carrying one (a trailing marker on a code line covers only
+/// its own line).
 pub fn inline_allowed(hay: &[u8], offset: usize, rule_id: &str) -> bool {
     let line_start = memchr::memrchr(b'\n', &hay[..offset]).map_or(0, |i| i + 1);
     let line_end = memchr::memchr(b'\n', &hay[offset..]).map_or(hay.len(), |i| offset + i);
-    let prev_start = if line_start == 0 {
-        0
-    } else {
-        memchr::memrchr(b'\n', &hay[..line_start - 1]).map_or(0, |i| i + 1)
-    };
-    let text = &hay[prev_start..line_end];
+    if marker_covers(&hay[line_start..line_end], rule_id) {
+        return true;
+    }
+    if line_start == 0 {
+        return false;
+    }
+    let prev_start = memchr::memrchr(b'\n', &hay[..line_start - 1]).map_or(0, |i| i + 1);
+    let prev = hay[prev_start..line_start - 1].trim_ascii_start();
+    COMMENT_LEADERS.iter().any(|c| prev.starts_with(c)) && marker_covers(prev, rule_id)
+}
+
+fn marker_covers(text: &[u8], rule_id: &str) -> bool {
     INLINE_MARKERS.iter().any(|marker| {
         memchr::memmem::find_iter(text, marker).any(|at| {
             let rest = &text[at + marker.len()..];
@@ -112,11 +120,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inline_marker_on_line_or_line_before() {
-        let hay = b"a\n# keyhound:allow\nkey=SECRET\nother=SECRET\n";
+    fn inline_marker_on_line_or_comment_line_before() {
+        let hay = b"a\n  # keyhound:allow\nkey=SECRET\nother=SECRET\n";
         let first = memchr::memmem::find(hay, b"SECRET").unwrap();
         let second = memchr::memmem::rfind(hay, b"SECRET").unwrap();
         assert!(inline_allowed(hay, first, "any-rule"));
+        assert!(!inline_allowed(hay, second, "any-rule"));
+    }
+
+    #[test]
+    fn trailing_marker_does_not_cover_the_next_line() {
+        let hay = b"a = SECRET // keyhound:allow\nb = SECRET\n";
+        let second = memchr::memmem::rfind(hay, b"SECRET").unwrap();
+        assert!(inline_allowed(hay, 4, "any-rule"));
         assert!(!inline_allowed(hay, second, "any-rule"));
     }
 

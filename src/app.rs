@@ -33,7 +33,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             let target = format!(
                 "{} {}",
-                if args.paths.len() == 1 { "path" } else { "paths" },
+                if args.paths.len() == 1 {
+                    "path"
+                } else {
+                    "paths"
+                },
                 args.paths
                     .iter()
                     .map(|p| p.display().to_string())
@@ -46,13 +50,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Stdin(args) => {
             let root = std::env::current_dir()?;
-            scan_and_report(
-                common,
-                &root,
-                "standard input",
-                Exposure::Unknown,
-                |sink| stdin::run(&args.name, sink),
-            )
+            scan_and_report(common, &root, "standard input", Exposure::Unknown, |sink| {
+                stdin::run(&args.name, sink)
+            })
         }
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
     }
@@ -70,9 +70,10 @@ fn config_root(path: &Path) -> PathBuf {
 }
 
 pub fn threads(common: &CommonArgs) -> usize {
-    common.threads.filter(|&n| n > 0).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    })
+    common
+        .threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Loads config and rules for a scan rooted at `root`.

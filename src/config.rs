@@ -148,9 +148,15 @@ mod tests {
     fn unknown_field_and_unknown_rule_are_named() {
         let err = compile("[rules]\nfoo = 1\n", Path::new("k.toml")).unwrap_err();
         assert!(err.to_string().contains("foo"), "{err}");
-        let err = compile("[rules]\ndisable = [\"no-such-rule\"]\n", Path::new("k.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no-such-rule") && err.contains("rules.disable"), "{err}");
+        let err = compile(
+            "[rules]\ndisable = [\"no-such-rule\"]\n",
+            Path::new("k.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("no-such-rule") && err.contains("rules.disable"),
+            "{err}"
+        );
     }
 }

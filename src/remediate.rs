@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::rules::{Rule, Severity};
+use crate::rules::{Rule, RuleKind, Severity};
 
 /// How far a secret has travelled, which decides how urgent its rotation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,12 @@ pub struct Remediation {
 pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
     let provider = &rule.provider;
     let url = &rule.revoke_url;
+    // The generic detector does not know the issuer: point at where to find out instead.
+    let at = if rule.kind == RuleKind::Generic {
+        format!("with the service that issued it (guidance: {url})")
+    } else {
+        format!("at {url}")
+    };
     let mut steps = Vec::new();
     let summary = if rule.public {
         steps.push(format!(
@@ -39,18 +45,23 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
             Exposure::Staged => {
                 steps.push("Remove the secret from the file before committing; it has not left this machine yet.".into());
                 steps.push("Read it at run time from the environment or a secret manager instead of the source.".into());
-                steps.push("If it lives in a file such as .env, add that file to .gitignore.".into());
+                steps.push(
+                    "If it lives in a file such as .env, add that file to .gitignore.".into(),
+                );
                 steps.push(format!(
-                    "If the key was ever shared elsewhere (chat, ticket, another repository), rotate it at {url}."
+                    "If the key was ever shared elsewhere (chat, ticket, another repository), rotate it {at}."
                 ));
-                steps.push("If this is a false positive, add `keyhound:allow` in a comment on the line.".into());
+                steps.push(
+                    "If this is a false positive, add `keyhound:allow` in a comment on the line."
+                        .into(),
+                );
                 format!("Unstage and remove this {provider} secret before committing")
             }
             Exposure::Committed | Exposure::Unknown => {
                 let calm = rule.severity <= Severity::Low;
                 if calm {
                     steps.push(format!(
-                        "This looks like a test or low-privilege {provider} credential: rotate it at {url} at your next convenience."
+                        "This looks like a test or low-privilege {provider} credential: rotate it {at} at your next convenience."
                     ));
                 } else {
                     let when = if exposure == Exposure::Committed {
@@ -58,7 +69,7 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
                     } else {
                         "If it was ever pushed or shared, treat it as public"
                     };
-                    steps.push(format!("{when}: revoke it now at {url}."));
+                    steps.push(format!("{when}: revoke it now {at}."));
                     steps.push("Otherwise rotate with an overlap window: issue a new key, deploy it, confirm traffic has moved to it (the provider's last-used data), then revoke the old key.".into());
                 }
                 steps.extend(rule.rotation.iter().cloned());

@@ -2,8 +2,8 @@
 //! inline allows, public keys, confidence) and turned into findings; counts are kept for the
 //! summary. Safe to call from many threads.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::allow::{inline_allowed, Allowlist};
@@ -153,12 +153,18 @@ impl<'a> Scanner<'a> {
     pub fn finish(self) -> (Vec<Finding>, Vec<String>, Summary) {
         let mut findings = self.findings.into_inner().unwrap();
         findings.sort_by(|a, b| {
-            (&a.location.path, a.location.line, a.location.column, &a.rule).cmp(&(
-                &b.location.path,
-                b.location.line,
-                b.location.column,
-                &b.rule,
-            ))
+            (
+                &a.location.path,
+                a.location.line,
+                a.location.column,
+                &a.rule,
+            )
+                .cmp(&(
+                    &b.location.path,
+                    b.location.line,
+                    b.location.column,
+                    &b.rule,
+                ))
         });
         let summary = Summary {
             files: self.files.into_inner(),

@@ -8,10 +8,39 @@ use super::{entropy, Encoding};
 
 /// Words in a variable name that say its value is not a live secret (or not secret at all).
 const BENIGN_NAME_WORDS: &[&str] = &[
-    "example", "sample", "dummy", "fake", "mock", "placeholder", "hardhat", "vector",
-    "publishable", "public", "site_key", "sitekey", "site-key", "pub_key", "pubkey",
-    "_hash", "checksum", "digest", "_sha", "integrity", "_id\"", "keyid", "key_id", "_url",
-    "_uri", "_path", "_file", "_dir", "length", "_len", "_size", "_type", "_name",
+    "example",
+    "sample",
+    "dummy",
+    "fake",
+    "mock",
+    "placeholder",
+    "hardhat",
+    "vector",
+    "publishable",
+    "public",
+    "site_key",
+    "sitekey",
+    "site-key",
+    "pub_key",
+    "pubkey",
+    "_hash",
+    "checksum",
+    "digest",
+    "_sha",
+    "integrity",
+    "_id\"",
+    "keyid",
+    "key_id",
+    "_url",
+    "_uri",
+    "_path",
+    "_file",
+    "_dir",
+    "length",
+    "_len",
+    "_size",
+    "_type",
+    "_name",
 ];
 
 /// Prepares a generic detector match: `None` when the name says the value is benign; else the
@@ -36,7 +65,9 @@ fn decode_text_base64(value: &[u8]) -> Option<Vec<u8>> {
     if value.len() < 12 || value.len() % 4 != 0 || !looks_base64(value) {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
     decoded
         .iter()
         .all(|b| (0x20..0x7f).contains(b))
@@ -115,12 +146,32 @@ fn is_benign_shape(v: &[u8]) -> bool {
         || starts_with_any(
             v,
             &[
-                "sha1-", "sha256-", "sha384-", "sha512-", "md5-", "h1:", "data:", "http://",
-                "https://", "file:", "/", "./", "../", "~/", "iVBORw0KGgo", "/9j/", "R0lGOD",
-                "d09GR", "d09GMg", "AAEAAA", "PHN2Zy", "T1RUTw",
+                "sha1-",
+                "sha256-",
+                "sha384-",
+                "sha512-",
+                "md5-",
+                "h1:",
+                "data:",
+                "http://",
+                "https://",
+                "file:",
+                "/",
+                "./",
+                "../",
+                "~/",
+                "iVBORw0KGgo",
+                "/9j/",
+                "R0lGOD",
+                "d09GR",
+                "d09GMg",
+                "AAEAAA",
+                "PHN2Zy",
+                "T1RUTw",
             ],
         )
         || v.contains(&b'(')
+        || memchr::memmem::find(v, b"::").is_some()
         || v.contains(&b' ')
         || v.iter().filter(|&&b| b == b'.').count() >= 2 && !v.contains(&b'=')
         || v.iter().filter(|&&b| b == b'/').count() >= 2 && !looks_base64(v)
@@ -170,7 +221,11 @@ mod tests {
 
     #[test]
     fn random_values_pass() {
-        for s in ["wS9fK2pL7xQ4mN8vR1tY6uH3", "Zk4#pQ9!mX2$vL7&", "a8F3kd92LmQ0zX7pW4"] {
+        for s in [
+            "wS9fK2pL7xQ4mN8vR1tY6uH3",
+            "Zk4#pQ9!mX2$vL7&",
+            "a8F3kd92LmQ0zX7pW4",
+        ] {
             assert!(plausible_generic_secret(s.as_bytes()), "{s}");
         }
     }
@@ -185,6 +240,7 @@ mod tests {
             "hello",
             "thisisnotasecret",
             "process.env.TOKEN",
+            "RuleKind::Token",
         ] {
             assert!(!plausible_generic_secret(s.as_bytes()), "{s}");
         }

@@ -136,7 +136,7 @@ impl Engine {
                 }
             }
         }
-        matches.sort_by(|a, b| (a.span.start, a.rule).cmp(&(b.span.start, b.rule)));
+        matches.sort_by_key(|m| (m.span.start, m.rule));
         matches.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.secret == b.secret);
         matches
     }
@@ -272,9 +272,7 @@ pub fn accepts(rule: &Rule, secret: &[u8]) -> bool {
 pub fn random_part<'a>(rule: &Rule, secret: &'a [u8]) -> &'a [u8] {
     rule.keywords
         .iter()
-        .filter(|k| {
-            secret.len() > k.len() && secret[..k.len()].eq_ignore_ascii_case(k.as_bytes())
-        })
+        .filter(|k| secret.len() > k.len() && secret[..k.len()].eq_ignore_ascii_case(k.as_bytes()))
         .map(|k| &secret[k.len()..])
         .min_by_key(|rest| rest.len())
         .unwrap_or(secret)
@@ -287,10 +285,12 @@ fn window_around(hay: &[u8], hit: Range<usize>, multiline: bool) -> Range<usize>
     let start = match memchr::memrchr(b'\n', &hay[low..hit.start]) {
         Some(i) => low + i + 1,
         None if low == 0 => 0,
-        None => low + hay[low..hit.start]
-            .iter()
-            .position(|&b| is_delimiter(b))
-            .map_or(0, |i| i + 1),
+        None => {
+            low + hay[low..hit.start]
+                .iter()
+                .position(|&b| is_delimiter(b))
+                .map_or(0, |i| i + 1)
+        }
     };
     let reach = if multiline {
         MULTILINE_REACH
@@ -324,6 +324,7 @@ fn is_delimiter(b: u8) -> bool {
 mod tests {
     use super::*;
     use crate::rules::parse_rule_file;
+    use crate::rules::templates::{expand, ExampleRng};
 
     fn engine(toml: &str) -> Engine {
         let mut pack = RulePack::default();
@@ -346,13 +347,19 @@ confidence = "high"
 revoke_url = "https://example.invalid"
 "#;
 
+    /// A fake demo token, generated so that no literal token sits in the source.
+    fn demo_token() -> String {
+        expand("demo_@{rand:alnum:20}", &mut ExampleRng::new(9)).unwrap()
+    }
+
     #[test]
     fn finds_a_token_and_reports_the_secret_span() {
         let e = engine(RULE);
-        let hay = b"line one\nTOKEN=demo_a8Fk2LmQ9zX7pW4rT1vB\n";
-        let m = e.scan(hay);
+        let token = demo_token();
+        let hay = format!("line one\nTOKEN={token}\n");
+        let m = e.scan(hay.as_bytes());
         assert_eq!(m.len(), 1);
-        assert_eq!(&hay[m[0].span.clone()], b"demo_a8Fk2LmQ9zX7pW4rT1vB");
+        assert_eq!(&hay.as_bytes()[m[0].span.clone()], token.as_bytes());
     }
 
     #[test]
@@ -366,7 +373,7 @@ revoke_url = "https://example.invalid"
     fn long_lines_are_clipped_without_losing_the_token() {
         let e = engine(RULE);
         let mut hay = vec![b'a'; 50_000];
-        hay.extend_from_slice(b";x=\"demo_a8Fk2LmQ9zX7pW4rT1vB\";");
+        hay.extend_from_slice(format!(";x=\"{}\";", demo_token()).as_bytes());
         hay.extend(vec![b'b'; 50_000]);
         assert_eq!(e.scan(&hay).len(), 1);
     }
@@ -376,7 +383,7 @@ revoke_url = "https://example.invalid"
         use base64::Engine as _;
         let e = engine(RULE);
         let encoded =
-            base64::engine::general_purpose::STANDARD.encode("TOKEN=demo_a8Fk2LmQ9zX7pW4rT1vB");
+            base64::engine::general_purpose::STANDARD.encode(format!("TOKEN={}", demo_token()));
         let hay = format!("kind: Secret\ndata:\n  token: {encoded}\n");
         let m = e.scan(hay.as_bytes());
         assert_eq!(m.len(), 1);

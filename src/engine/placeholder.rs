@@ -76,9 +76,32 @@ const DOCUMENTED_EXAMPLES: &[&str] = &[
 
 /// Whole values that are stock dummy passwords.
 const DUMMY_VALUES: &[&str] = &[
-    "password", "passw0rd", "p@ssw0rd", "p@ssword", "secret", "admin", "root", "pass", "test",
-    "testing", "guest", "user", "letmein", "qwerty", "default", "token", "apikey", "api_key",
-    "secret123", "password123", "password1", "changeit", "none", "null", "undefined", "true",
+    "password",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "secret",
+    "admin",
+    "root",
+    "pass",
+    "test",
+    "testing",
+    "guest",
+    "user",
+    "letmein",
+    "qwerty",
+    "default",
+    "token",
+    "apikey",
+    "api_key",
+    "secret123",
+    "password123",
+    "password1",
+    "changeit",
+    "none",
+    "null",
+    "undefined",
+    "true",
     "false",
 ];
 
@@ -110,7 +133,11 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         // `%VAR%`: a Windows environment reference.
         return true;
     }
-    has_run(value, 5) || has_sequence(value, 6) || is_repetitive(value) || mostly_sequential(value)
+    has_run(value, 5)
+        || has_sequence(value, 6)
+        || has_variable(value)
+        || is_repetitive(value)
+        || mostly_sequential(value)
 }
 
 /// Many neighbouring characters one step apart (`xoxb-123-456-abc`): typed, not random. In a
@@ -130,6 +157,17 @@ fn contains_any(hay: &[u8], needles: &[&str]) -> bool {
     needles
         .iter()
         .any(|n| memchr::memmem::find(hay, n.as_bytes()).is_some())
+}
+
+/// A shell-style variable inside the value: `$` and three or more of `A-Z_` (`pre$API_KEY`).
+fn has_variable(s: &[u8]) -> bool {
+    memchr::memchr_iter(b'$', s).any(|i| {
+        let rest = &s[i + 1..];
+        rest.len() >= 3
+            && rest[..3]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || *b == b'_')
+    })
 }
 
 /// A run of `n` or more identical characters (`aaaaa`, `00000`).
@@ -175,6 +213,7 @@ fn is_repetitive(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::templates::{expand, ExampleRng};
 
     #[test]
     fn placeholders_are_recognised() {
@@ -192,6 +231,7 @@ mod tests {
             "sk-proj-********************",
             "xoxb-123-456-abc",
             "%SENDGRID_API_KEY%",
+            "==$DETECT_SECRETS_VERSION",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
@@ -199,12 +239,16 @@ mod tests {
 
     #[test]
     fn random_values_are_not_placeholders() {
-        for s in [
-            "sk_live_4Jq8ZtR2mWc9LpVx7HnB3kDf",
-            "wS9fK2pL7xQ4mN8vR1tY6uH3",
-            "9f86d081884c7d659a2feaa0c55ad015",
+        let mut rng = ExampleRng::new(3);
+        for template in [
+            "sk_live_@{rand:alnum:24}",
+            "@{rand:alnum:24}",
+            "@{rand:hex:32}",
         ] {
-            assert!(!is_placeholder(s.as_bytes()), "{s}");
+            for _ in 0..50 {
+                let s = expand(template, &mut rng).unwrap();
+                assert!(!is_placeholder(s.as_bytes()), "{s}");
+            }
         }
     }
 }

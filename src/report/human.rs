@@ -107,7 +107,7 @@ fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -
         .iter()
         .filter(|f| seen.insert(&f.secret.sha256))
         .collect();
-    unique.sort_by(|a, b| b.severity.cmp(&a.severity));
+    unique.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in unique {
         writeln!(
             out,
@@ -130,7 +130,9 @@ pub fn summary_line(report: &ScanReport) -> String {
     let s = &report.summary;
     let mut by_severity: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
     for f in report.findings {
-        *by_severity.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+        *by_severity
+            .entry(std::cmp::Reverse(f.severity))
+            .or_default() += 1;
     }
     let counts: Vec<String> = by_severity
         .iter()

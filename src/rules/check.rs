@@ -10,7 +10,10 @@ pub fn check_examples(rules: &[Rule]) -> Vec<String> {
     let mut failures = Vec::new();
     for rule in rules {
         if let Err(e) = rule.compile() {
-            failures.push(format!("{}: {}: regex does not compile: {e}", rule.source, rule.id));
+            failures.push(format!(
+                "{}: {}: regex does not compile: {e}",
+                rule.source, rule.id
+            ));
             continue;
         }
         if rule.examples.is_empty() {

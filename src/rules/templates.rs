@@ -139,6 +139,6 @@ mod tests {
         let mut rng = ExampleRng::new(7);
         let token = checksummed_token("ghp", &mut rng);
         assert_eq!(token.len(), 40);
-        assert_eq!(base62_crc32(token[4..34].as_bytes()), &token[34..]);
+        assert_eq!(base62_crc32(&token.as_bytes()[4..34]), &token[34..]);
     }
 }

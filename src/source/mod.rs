@@ -63,10 +63,7 @@ mod tests {
     #[test]
     fn binary_is_skipped_and_utf16_transcoded() {
         assert!(text_content(b"\x7fELF\0\0\x01".to_vec()).is_none());
-        assert_eq!(
-            text_content(b"plain".to_vec()).unwrap(),
-            b"plain".to_vec()
-        );
+        assert_eq!(text_content(b"plain".to_vec()).unwrap(), b"plain".to_vec());
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
             .chain("key=1".encode_utf16().flat_map(u16::to_le_bytes))
