@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod github_event;
 pub mod remediate;
 pub mod report;
 pub mod rules;
