@@ -11,7 +11,10 @@ pub enum ScanPlan {
     /// Commits reachable from `head` but not from `base` (push, pull request).
     Range { base: String, head: String },
     /// A new branch: commits reachable from `head` that are on no other remote branch.
-    NewBranch { head: String, branch: Option<String> },
+    NewBranch {
+        head: String,
+        branch: Option<String>,
+    },
     /// Every commit of every branch and tag (schedule, manual runs, unknown events).
     FullHistory,
 }
@@ -101,9 +104,8 @@ mod tests {
 
     #[test]
     fn pull_request_uses_base_and_head_shas() {
-        let json = format!(
-            r#"{{"pull_request":{{"base":{{"sha":"{A}"}},"head":{{"sha":"{B}"}}}}}}"#
-        );
+        let json =
+            format!(r#"{{"pull_request":{{"base":{{"sha":"{A}"}},"head":{{"sha":"{B}"}}}}}}"#);
         assert_eq!(
             plan("pull_request", &json).unwrap(),
             ScanPlan::Range {
@@ -116,8 +118,14 @@ mod tests {
     #[test]
     fn schedule_and_dispatch_scan_everything_and_bad_payloads_are_errors() {
         assert_eq!(plan("schedule", "{}").unwrap(), ScanPlan::FullHistory);
-        assert_eq!(plan("workflow_dispatch", "{}").unwrap(), ScanPlan::FullHistory);
-        assert!(plan("push", "{}").unwrap_err().to_string().contains("after"));
+        assert_eq!(
+            plan("workflow_dispatch", "{}").unwrap(),
+            ScanPlan::FullHistory
+        );
+        assert!(plan("push", "{}")
+            .unwrap_err()
+            .to_string()
+            .contains("after"));
         assert!(plan("push", "not json").is_err());
     }
 }
