@@ -1,9 +1,13 @@
 //! Allowlists: paths never scanned, secrets never reported, and inline `keyhound:allow`
 //! comments that silence one line (optionally for one rule: `keyhound:allow:RULE-ID`).
 
+use std::ops::Range;
+
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
+
+use crate::rules::REGEX_SIZE_LIMIT;
 
 /// The `[allowlist]` table as written.
 #[derive(Debug, Default, Deserialize)]
@@ -48,7 +52,14 @@ impl Allowlist {
         let secrets = raw
             .secrets
             .iter()
-            .map(|r| Regex::new(r).map_err(|e| format!("field `allowlist.secrets`: `{r}`: {e}")))
+            .map(|r| {
+                // The same bound as rule patterns: a user's regex must stay small and linear.
+                RegexBuilder::new(r)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .dfa_size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| format!("field `allowlist.secrets`: `{r}`: {e}"))
+            })
             .collect::<Result<_, _>>()?;
         Ok(Allowlist {
             paths,
@@ -84,35 +95,65 @@ const COMMENT_LEADERS: &[&[u8]] = &[b"#", b"//", b"/*", b"*", b"--", b";", b"<!-
 /// line before it is a comment line carrying one (a trailing marker on a code line covers only
 /// its own line).
 pub fn inline_allowed(hay: &[u8], offset: usize, rule_id: &str) -> bool {
-    let line_start = memchr::memrchr(b'\n', &hay[..offset]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &hay[offset..]).map_or(hay.len(), |i| offset + i);
-    if marker_covers(&hay[line_start..line_end], rule_id) {
-        return true;
-    }
-    if line_start == 0 {
-        return false;
-    }
-    let prev_start = memchr::memrchr(b'\n', &hay[..line_start - 1]).map_or(0, |i| i + 1);
-    let prev = hay[prev_start..line_start - 1].trim_ascii_start();
-    COMMENT_LEADERS.iter().any(|c| prev.starts_with(c)) && marker_covers(prev, rule_id)
+    LineMarkers::of_line(hay, line_bounds(hay, offset)).covers(rule_id)
 }
 
-fn marker_covers(text: &[u8], rule_id: &str) -> bool {
-    INLINE_MARKERS.iter().any(|marker| {
-        memchr::memmem::find_iter(text, marker).any(|at| {
-            let rest = &text[at + marker.len()..];
-            match rest.strip_prefix(b":") {
-                Some(scope) => {
-                    let end = scope
-                        .iter()
-                        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
-                        .unwrap_or(scope.len());
-                    &scope[..end] == rule_id.as_bytes()
-                }
-                None => true,
+/// The start and end (exclusive, before the `\n`) of the line holding `offset`.
+pub fn line_bounds(hay: &[u8], offset: usize) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &hay[..offset]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &hay[offset..]).map_or(hay.len(), |i| offset + i);
+    start..end
+}
+
+/// The inline allow markers that cover one line. Found once per line and then asked per
+/// match: a minified file's single line can hold thousands of matches, and searching the whole
+/// line for each of them would be quadratic.
+#[derive(Debug, Default)]
+pub struct LineMarkers {
+    /// An unscoped marker: every rule is allowed.
+    all: bool,
+    /// Rule ids named by scoped markers (`keyhound:allow:RULE-ID`).
+    rules: Vec<Vec<u8>>,
+}
+
+impl LineMarkers {
+    /// Markers on `line` (a range of `hay` as given by `line_bounds`) and on the comment line
+    /// just before it.
+    pub fn of_line(hay: &[u8], line: Range<usize>) -> LineMarkers {
+        let mut markers = LineMarkers::default();
+        markers.add(&hay[line.clone()]);
+        if line.start > 0 {
+            let prev_start = memchr::memrchr(b'\n', &hay[..line.start - 1]).map_or(0, |i| i + 1);
+            let prev = hay[prev_start..line.start - 1].trim_ascii_start();
+            if COMMENT_LEADERS.iter().any(|c| prev.starts_with(c)) {
+                markers.add(prev);
             }
-        })
-    })
+        }
+        markers
+    }
+
+    fn add(&mut self, text: &[u8]) {
+        for marker in INLINE_MARKERS {
+            for at in memchr::memmem::find_iter(text, marker) {
+                let rest = &text[at + marker.len()..];
+                match rest.strip_prefix(b":") {
+                    Some(scope) => {
+                        let end = scope
+                            .iter()
+                            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
+                            .unwrap_or(scope.len());
+                        self.rules.push(scope[..end].to_vec());
+                    }
+                    None => self.all = true,
+                }
+            }
+        }
+    }
+
+    /// Whether these markers allow a match of `rule_id`.
+    pub fn covers(&self, rule_id: &str) -> bool {
+        self.all || self.rules.iter().any(|r| r == rule_id.as_bytes())
+    }
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stdin(args) => {
             let root = std::env::current_dir()?;
             scan_and_report(common, &root, "standard input", Exposure::Unknown, |sink| {
-                stdin::run(&args.name, sink)
+                stdin::run(&args.name, common.max_file_size, sink)
             })
         }
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
@@ -169,7 +169,10 @@ fn create_private(path: &Path) -> Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+        // An existing file keeps its mode on open: tighten it through the handle, so the
+        // path cannot be swapped for another file in between.
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {} to mode 0600", path.display()))?;
     }
     Ok(file)
 }

@@ -7,6 +7,7 @@ pub mod allow;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod engine;
 pub mod finding;
 pub mod github_event;

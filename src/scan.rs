@@ -6,9 +6,10 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::allow::{inline_allowed, Allowlist};
+use crate::allow::{line_bounds, Allowlist, LineMarkers};
+use crate::context::{plain_line, Redactor, Secret};
 use crate::engine::{random_part, Engine, RawMatch};
-use crate::finding::{Finding, Location, SecretInfo};
+use crate::finding::{redact, Finding, Location, SecretInfo};
 use crate::remediate::{playbook, Exposure};
 use crate::rules::Confidence;
 use crate::source::{ChunkSink, SkipReason};
@@ -68,39 +69,75 @@ impl<'a> Scanner<'a> {
         if matches.is_empty() {
             return Vec::new();
         }
-        let kept: Vec<(RawMatch, SecretInfo)> = matches
-            .into_iter()
-            .filter(|m| self.keep(m, bytes))
-            .map(|m| {
-                let rule = self.engine.rule(m.rule);
-                let prefix = m.secret.len() - random_part(rule, &m.secret).len();
-                let info = SecretInfo::new(&m.secret, prefix, self.policy.show_secrets);
-                (m, info)
-            })
-            .collect();
-        let redactions: Vec<(Range<usize>, &str)> = kept
+        let prefixes: Vec<usize> = matches
             .iter()
-            .map(|(m, info)| (m.span.clone(), info.redacted.as_str()))
+            .map(|m| m.secret.len() - random_part(self.engine.rule(m.rule), &m.secret).len())
             .collect();
+        let kept = self.keep_all(&matches, bytes);
+        if kept.is_empty() {
+            return Vec::new();
+        }
+        // Every match is hidden in context lines, the ones the filters dropped included: a
+        // finding's line may hold a second secret that `--min-confidence` or an allowlist
+        // kept out of the report, and it must not show there in the clear.
+        let redactor = (!self.policy.show_secrets).then(|| {
+            Redactor::new(
+                bytes,
+                matches
+                    .iter()
+                    .zip(&prefixes)
+                    .map(|(m, &prefix)| Secret {
+                        span: m.span.clone(),
+                        raw: &m.secret,
+                        redacted: redact(&m.secret, prefix),
+                    })
+                    .collect(),
+            )
+        });
         let mut lines = LineIndex::new(bytes);
-        kept.iter()
-            .map(|(m, info)| {
-                let context = if self.policy.show_secrets {
-                    context_line(bytes, m.span.start, &[])
-                } else {
-                    context_line(bytes, m.span.start, &redactions)
+        kept.into_iter()
+            .map(|i| {
+                let m = &matches[i];
+                let info = SecretInfo::new(&m.secret, prefixes[i], self.policy.show_secrets);
+                let context = match &redactor {
+                    Some(redactor) => redactor.line(m.span.start),
+                    None => plain_line(bytes, m.span.start),
                 };
-                self.finding(path, m, info.clone(), context, &mut lines)
+                self.finding(path, m, info, context, &mut lines)
             })
             .collect()
     }
 
-    fn keep(&self, m: &RawMatch, bytes: &[u8]) -> bool {
-        let rule = self.engine.rule(m.rule);
-        (self.policy.include_public || !rule.public)
-            && rule.confidence >= self.policy.min_confidence
-            && !self.allowlist.allows_secret(&m.secret)
-            && !inline_allowed(bytes, m.span.start, &rule.id)
+    /// Indexes of the matches to report. Inline allow markers are looked up once per line
+    /// (matches come sorted by position), so a long line with many matches stays linear.
+    fn keep_all(&self, matches: &[RawMatch], bytes: &[u8]) -> Vec<usize> {
+        let mut line: Option<(Range<usize>, LineMarkers)> = None;
+        let mut kept = Vec::new();
+        for (i, m) in matches.iter().enumerate() {
+            let rule = self.engine.rule(m.rule);
+            if (rule.public && !self.policy.include_public)
+                || rule.confidence < self.policy.min_confidence
+                || self.allowlist.allows_secret(&m.secret)
+            {
+                continue;
+            }
+            let on_line = line
+                .as_ref()
+                .is_some_and(|(range, _)| range.start <= m.span.start && m.span.start <= range.end);
+            if !on_line {
+                let range = line_bounds(bytes, m.span.start);
+                let markers = LineMarkers::of_line(bytes, range.clone());
+                line = Some((range, markers));
+            }
+            if line
+                .as_ref()
+                .is_some_and(|(_, markers)| markers.covers(&rule.id))
+            {
+                continue;
+            }
+            kept.push(i);
+        }
+        kept
     }
 
     fn finding(
@@ -149,7 +186,8 @@ impl<'a> Scanner<'a> {
         self.bytes.fetch_add(len as u64, Ordering::Relaxed);
     }
 
-    /// Findings sorted by path and position, messages about unreadable input, and totals.
+    /// Findings sorted by path and position, messages about unreadable or skipped-for-size
+    /// input, and totals.
     pub fn finish(self) -> (Vec<Finding>, Vec<String>, Summary) {
         let mut findings = self.findings.into_inner().unwrap();
         findings.sort_by(|a, b| {
@@ -187,12 +225,19 @@ impl ChunkSink for Scanner<'_> {
         self.record(found);
     }
 
-    fn skipped(&self, _path: &str, reason: SkipReason) {
+    fn skipped(&self, path: &str, reason: SkipReason) {
         match reason {
-            SkipReason::Binary => &self.skipped_binary,
-            SkipReason::TooLarge => &self.skipped_large,
-        }
-        .fetch_add(1, Ordering::Relaxed);
+            SkipReason::Binary => self.skipped_binary.fetch_add(1, Ordering::Relaxed),
+            SkipReason::TooLarge => {
+                // Named, not only counted: a secret in a skipped file goes unreported, and the
+                // user should know which file to look at or which limit to raise.
+                self.problems
+                    .lock()
+                    .unwrap()
+                    .push(format!("{path}: not scanned: larger than --max-file-size"));
+                self.skipped_large.fetch_add(1, Ordering::Relaxed)
+            }
+        };
     }
 
     fn error(&self, path: &str, message: &str) {
@@ -204,13 +249,14 @@ impl ChunkSink for Scanner<'_> {
     }
 }
 
-/// Maps byte offsets to 1-based (line, column) with a forward-moving cursor, so a file's
-/// matches cost one pass over it. Columns count Unicode code points.
+/// Maps byte offsets to 1-based (line, column) with a cursor that counts only the bytes between
+/// one offset and the next, so a file's matches cost about one pass over it even when they all
+/// sit on one line of many megabytes. Columns count Unicode code points.
 pub struct LineIndex<'a> {
     bytes: &'a [u8],
     offset: usize,
     line: usize,
-    line_start: usize,
+    column: usize,
 }
 
 impl<'a> LineIndex<'a> {
@@ -219,57 +265,55 @@ impl<'a> LineIndex<'a> {
             bytes,
             offset: 0,
             line: 1,
-            line_start: 0,
+            column: 1,
         }
     }
 
     pub fn position(&mut self, offset: usize) -> (usize, usize) {
-        if offset < self.offset {
-            *self = LineIndex::new(self.bytes);
-        }
-        for i in memchr::memchr_iter(b'\n', &self.bytes[self.offset..offset]) {
-            self.line += 1;
-            self.line_start = self.offset + i + 1;
+        let offset = offset.min(self.bytes.len());
+        if offset >= self.offset {
+            let ahead = &self.bytes[self.offset..offset];
+            match memchr::memrchr(b'\n', ahead) {
+                Some(last) => {
+                    self.line += memchr::memchr_iter(b'\n', ahead).count();
+                    self.column = 1 + code_points(&ahead[last + 1..]);
+                }
+                None => self.column += code_points(ahead),
+            }
+        } else {
+            // Backwards: the next match may start before the previous one ended.
+            let behind = &self.bytes[offset..self.offset];
+            let newlines = memchr::memchr_iter(b'\n', behind).count();
+            if newlines == 0 {
+                self.column -= code_points(behind);
+            } else {
+                self.line -= newlines;
+                let line_start = memchr::memrchr(b'\n', &self.bytes[..offset]).map_or(0, |i| i + 1);
+                self.column = 1 + code_points(&self.bytes[line_start..offset]);
+            }
         }
         self.offset = offset;
-        let column = self.bytes[self.line_start..offset]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count()
-            + 1;
-        (self.line, column)
+        (self.line, self.column)
     }
 }
 
-/// Longest context kept, in bytes on each side of the match.
-const CONTEXT_SIDE: usize = 80;
-
-/// The line holding `offset`, trimmed to `CONTEXT_SIDE` bytes each side, with every span in
-/// `redactions` that touches it replaced by its redacted form (a span running past the line
-/// end is cut there, so a multi-line secret never spills into the context).
-fn context_line(bytes: &[u8], offset: usize, redactions: &[(Range<usize>, &str)]) -> String {
-    let line_start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i);
-    let from = line_start.max(offset.saturating_sub(CONTEXT_SIDE));
-    let to = line_end.min(offset + CONTEXT_SIDE * 2);
-    let mut out = String::new();
-    let mut at = from;
-    for (span, redacted) in redactions {
-        if span.end <= from || span.start >= to {
-            continue;
-        }
-        let start = span.start.max(at);
-        out.push_str(&String::from_utf8_lossy(&bytes[at..start]));
-        out.push_str(redacted);
-        at = span.end.min(line_end).max(start);
-        if span.end > line_end {
-            at = to;
+/// Code points in `bytes`: every byte but UTF-8 continuation bytes (additive over any split).
+/// Valid stretches are counted by std, which is optimised even in a debug build (a line can be
+/// hundreds of megabytes); invalid bytes one by one.
+fn code_points(mut bytes: &[u8]) -> usize {
+    let mut count = 0;
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => return count + text.chars().count(),
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                count += std::str::from_utf8(valid).map_or(0, |t| t.chars().count());
+                let bad = e.error_len().unwrap_or(rest.len());
+                count += rest[..bad].iter().filter(|&&b| b & 0xC0 != 0x80).count();
+                bytes = &rest[bad..];
+            }
         }
     }
-    if at < to {
-        out.push_str(&String::from_utf8_lossy(&bytes[at..to]));
-    }
-    out.trim().to_string()
 }
 
 #[cfg(test)]
@@ -288,11 +332,16 @@ mod tests {
     }
 
     #[test]
-    fn context_redacts_every_secret_on_the_line() {
-        let text = b"a=SECRETONE b=SECRETTWO\nnext";
-        let redactions = [(2..11, "SEC\u{2026}"), (14..23, "SEC\u{2026}")];
-        let line = context_line(text, 2, &redactions);
-        assert_eq!(line, "a=SEC\u{2026} b=SEC\u{2026}");
-        assert!(!line.contains("SECRETTWO"));
+    fn code_points_count_invalid_utf8_byte_by_byte() {
+        for bytes in [
+            &b"plain"[..],
+            "caf\u{e9} \u{263a}".as_bytes(),
+            b"caf\xe9 \xc3\x28 \xff\x80\x80",
+            b"\xe2\x98",
+            b"",
+        ] {
+            let expected = bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+            assert_eq!(code_points(bytes), expected, "{bytes:?}");
+        }
     }
 }

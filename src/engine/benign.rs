@@ -2,6 +2,9 @@
 //! strings, paths and URLs, encoded images and fonts. Token rules do not need these checks:
 //! their formats already say what they are.
 
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use base64::Engine as _;
 
 use super::{entropy, Encoding};
@@ -46,12 +49,17 @@ const BENIGN_NAME_WORDS: &[&str] = &[
 /// Prepares a generic detector match: `None` when the name says the value is benign; else the
 /// value to judge, decoded when it is base64 of text (Kubernetes Secret `data:` values).
 pub fn generic_candidate(name: &[u8], value: &[u8]) -> Option<(Vec<u8>, Option<Encoding>)> {
-    let name = name.to_ascii_lowercase();
-    let suffixed = [name.as_slice(), b"\""].concat();
-    if BENIGN_NAME_WORDS
-        .iter()
-        .any(|w| memchr::memmem::find(&suffixed, w.as_bytes()).is_some())
-    {
+    // Built once: this runs for every candidate, and a file can hold millions of them.
+    static WORDS: OnceLock<AhoCorasick> = OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(BENIGN_NAME_WORDS)
+            .expect("fixed word list compiles")
+    });
+    // The closing quote lets `_id"` match only at the end of the name.
+    let suffixed = [name, b"\""].concat();
+    if words.is_match(&suffixed) {
         return None;
     }
     Some(match decode_text_base64(value) {

@@ -6,7 +6,7 @@
 
 pub mod benign;
 pub mod checksum;
-mod decode;
+pub mod decode;
 pub mod entropy;
 pub mod placeholder;
 
@@ -115,11 +115,11 @@ impl Engine {
             self.match_rule(rule, hay, window, &mut matches, &mut owned);
         }
         if !owned.is_empty() {
+            // A minified file can hold many thousands of both: a sorted union keeps this
+            // filter at O(n log n) instead of comparing every pair.
+            let owned = disjoint_union(owned);
             matches.retain(|m| {
-                self.rule(m.rule).kind != RuleKind::Generic
-                    || !owned
-                        .iter()
-                        .any(|o| o.start < m.span.end && m.span.start < o.end)
+                self.rule(m.rule).kind != RuleKind::Generic || !overlaps_any(&owned, &m.span)
             });
         }
         if decode_wanted && depth < self.max_decode_depth {
@@ -155,13 +155,21 @@ impl Engine {
                 last = vec![None; self.pack.len()];
             }
             for &rule in rules {
-                if last[rule]
-                    .as_ref()
-                    .is_some_and(|w| w.contains(&hit.start()) && hit.end() <= w.end)
-                {
+                let multiline = self.rule(rule).multiline;
+                // A hit well inside the current window adds nothing, and skipping it keeps a
+                // line of millions of hits cheap. A hit near the window's end still extends
+                // it: the window may stop short of the secret that follows that keyword.
+                let reach = if multiline {
+                    MULTILINE_REACH
+                } else {
+                    LINE_CONTEXT
+                };
+                if last[rule].as_ref().is_some_and(|w| {
+                    w.contains(&hit.start()) && hit.end().saturating_add(reach / 2) <= w.end
+                }) {
                     continue;
                 }
-                let window = window_around(hay, hit.range(), self.rule(rule).multiline);
+                let window = window_around(hay, hit.range(), multiline);
                 match &mut last[rule] {
                     Some(prev) if window.start <= prev.end => prev.end = prev.end.max(window.end),
                     slot => {
@@ -313,6 +321,27 @@ fn window_around(hay: &[u8], hit: Range<usize>, multiline: bool) -> Range<usize>
     start..end
 }
 
+/// Sorts `spans` and merges the overlapping ones: disjoint spans in order, ends ascending too.
+fn disjoint_union(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    spans.sort_unstable_by_key(|s| s.start);
+    let mut union: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match union.last_mut() {
+            Some(last) if span.start < last.end => last.end = last.end.max(span.end),
+            _ => union.push(span),
+        }
+    }
+    union
+}
+
+/// Whether `span` overlaps a span of `union` (as built by `disjoint_union`).
+fn overlaps_any(union: &[Range<usize>], span: &Range<usize>) -> bool {
+    let first_ending_after = union.partition_point(|o| o.end <= span.start);
+    union
+        .get(first_ending_after)
+        .is_some_and(|o| o.start < span.end)
+}
+
 fn is_delimiter(b: u8) -> bool {
     matches!(
         b,
@@ -376,6 +405,44 @@ revoke_url = "https://example.invalid"
         hay.extend_from_slice(format!(";x=\"{}\";", demo_token()).as_bytes());
         hay.extend(vec![b'b'; 50_000]);
         assert_eq!(e.scan(&hay).len(), 1);
+    }
+
+    #[test]
+    fn dense_hits_keep_the_last_secret_in_the_window() {
+        // Found by tests/adversarial.rs: with a keyword every few bytes, an earlier hit's
+        // window ended at the quote before the last token, and the last keyword, inside that
+        // window, was skipped, so the token after it was never searched.
+        let e = engine(&RULE.replace(
+            r#"'\b(?P<secret>demo_[0-9A-Za-z]{20})\b'"#,
+            r#"'demo_key="(?P<secret>[0-9A-Za-z]{20})"'"#,
+        ));
+        let mut rng = ExampleRng::new(11);
+        let tokens: Vec<String> = (0..80)
+            .map(|_| expand("@{rand:alnum:20}", &mut rng).unwrap())
+            .collect();
+        // Every padding and count, so that the window edge falls on every part of the last
+        // assignment.
+        for pad in 0..16 {
+            for count in 1..=tokens.len() {
+                let hay: String = tokens[..count]
+                    .iter()
+                    .map(|t| format!(";demo_key=\"{t}\"{}", " ".repeat(pad)))
+                    .collect();
+                let found = e.scan(hay.as_bytes());
+                assert_eq!(found.len(), count, "pad {pad}");
+                assert_eq!(found[count - 1].secret, tokens[count - 1].as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn generic_matches_inside_token_spans_are_dropped_in_linear_time() {
+        let union = disjoint_union(vec![10..20, 0..5, 15..30, 40..40]);
+        assert_eq!(union, vec![0..5, 10..30, 40..40]);
+        assert!(overlaps_any(&union, &(29..35)));
+        assert!(overlaps_any(&union, &(3..4)));
+        assert!(!overlaps_any(&union, &(5..10)));
+        assert!(!overlaps_any(&union, &(30..40)));
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! environment references, sequential or repetitive filler, and documented example keys.
 //! Applied to every rule's secret.
 
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+
 /// Words that mark a value as a stand-in (matched ASCII case-insensitively inside the value).
 const PLACEHOLDER_WORDS: &[&str] = &[
     "xxxx",
@@ -105,18 +109,43 @@ const DUMMY_VALUES: &[&str] = &[
     "false",
 ];
 
+/// The word lists as automata, built once: this runs on every candidate, and a file can hold
+/// millions of them, so one pass per list beats one substring search per word.
+struct Needles {
+    words: AhoCorasick,
+    markers: AhoCorasick,
+    documented: AhoCorasick,
+}
+
+fn needles() -> &'static Needles {
+    static NEEDLES: OnceLock<Needles> = OnceLock::new();
+    NEEDLES.get_or_init(|| {
+        let build = |patterns: &[&str], fold_case: bool| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(fold_case)
+                .build(patterns)
+                .expect("fixed word lists compile")
+        };
+        Needles {
+            words: build(PLACEHOLDER_WORDS, true),
+            markers: build(TEMPLATE_MARKERS, false),
+            documented: build(DOCUMENTED_EXAMPLES, false),
+        }
+    })
+}
+
 /// True when `value` is a placeholder or other stand-in rather than a secret.
 pub fn is_placeholder(value: &[u8]) -> bool {
-    let lower = value.to_ascii_lowercase();
-    if DUMMY_VALUES.iter().any(|d| lower == d.as_bytes()) {
-        return true;
-    }
-    if contains_any(&lower, PLACEHOLDER_WORDS) || contains_any(value, TEMPLATE_MARKERS) {
-        return true;
-    }
-    if DOCUMENTED_EXAMPLES
+    if DUMMY_VALUES
         .iter()
-        .any(|e| memchr::memmem::find(value, e.as_bytes()).is_some())
+        .any(|d| value.eq_ignore_ascii_case(d.as_bytes()))
+    {
+        return true;
+    }
+    let needles = needles();
+    if needles.words.is_match(value)
+        || needles.markers.is_match(value)
+        || needles.documented.is_match(value)
     {
         return true;
     }
@@ -151,12 +180,6 @@ fn mostly_sequential(s: &[u8]) -> bool {
         .filter(|w| w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1))
         .count();
     steps * 5 > s.len() - 1
-}
-
-fn contains_any(hay: &[u8], needles: &[&str]) -> bool {
-    needles
-        .iter()
-        .any(|n| memchr::memmem::find(hay, n.as_bytes()).is_some())
 }
 
 /// A shell-style variable inside the value: `$` and three or more of `A-Z_` (`pre$API_KEY`).

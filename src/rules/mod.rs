@@ -309,3 +309,37 @@ pub fn compile_all(rules: &[Rule]) -> Result<(), RuleError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_file(regex: &str) -> String {
+        format!(
+            "[[rule]]\nid = \"user-rule\"\nname = \"n\"\nprovider = \"p\"\ndescription = \"d\"\n\
+             keywords = [\"k\"]\nregex = '''{regex}'''\nseverity = \"low\"\nconfidence = \"low\"\n\
+             revoke_url = \"https://example.invalid\"\n"
+        )
+    }
+
+    #[test]
+    fn huge_counted_repetition_is_refused_by_the_size_limit() {
+        let rules = parse_rule_file(&rule_file(r"\w{1000}{1000}"), "user.toml").unwrap();
+        let err = compile_all(&rules).unwrap_err().to_string();
+        assert!(
+            err.starts_with("user.toml: rule `user-rule`: field `regex`:")
+                && err.contains("size limit"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nested_quantifiers_compile_and_search_in_linear_time() {
+        let rules = parse_rule_file(&rule_file(r"(a*)*b"), "user.toml").unwrap();
+        compile_all(&rules).unwrap();
+        let regex = rules[0].compile().unwrap();
+        let started = std::time::Instant::now();
+        assert!(!regex.is_match(&vec![b'a'; 1 << 20]));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

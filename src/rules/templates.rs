@@ -51,8 +51,21 @@ pub fn checksummed_token(prefix: &str, rng: &mut ExampleRng) -> String {
     format!("{prefix}_{body}{}", base62_crc32(body.as_bytes()))
 }
 
+/// Longest generated run (`@{rand:CLASS:N}`): an example is a line, and a rule file given to
+/// `keyhound rules check` must not be able to ask for gigabytes.
+const MAX_RAND_LEN: usize = 4096;
+/// Deepest nesting of templates (`@{b64:@{b64:…}}`): expansion recurses once per level.
+const MAX_NESTING: usize = 8;
+
 /// Expands every template in `text`; an unknown or malformed template is an error.
 pub fn expand(text: &str, rng: &mut ExampleRng) -> Result<String, String> {
+    expand_nested(text, rng, 0)
+}
+
+fn expand_nested(text: &str, rng: &mut ExampleRng, depth: usize) -> Result<String, String> {
+    if depth > MAX_NESTING {
+        return Err(format!("templates nested more than {MAX_NESTING} deep"));
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("@{") {
@@ -61,7 +74,7 @@ pub fn expand(text: &str, rng: &mut ExampleRng) -> Result<String, String> {
         let end = matching_brace(&rest[body_start..])
             .ok_or_else(|| format!("unclosed template in {text:?}"))?;
         let body = &rest[body_start..body_start + end];
-        out.push_str(&expand_one(body, rng)?);
+        out.push_str(&expand_one(body, rng, depth)?);
         rest = &rest[body_start + end + 1..];
     }
     out.push_str(rest);
@@ -83,7 +96,7 @@ fn matching_brace(s: &str) -> Option<usize> {
     None
 }
 
-fn expand_one(body: &str, rng: &mut ExampleRng) -> Result<String, String> {
+fn expand_one(body: &str, rng: &mut ExampleRng, depth: usize) -> Result<String, String> {
     let (name, arg) = body.split_once(':').unwrap_or((body, ""));
     match name {
         "rand" => {
@@ -94,7 +107,9 @@ fn expand_one(body: &str, rng: &mut ExampleRng) -> Result<String, String> {
                 alphabet(class).ok_or_else(|| format!("`@{{{body}}}`: unknown class {class}"))?;
             let len: usize = len
                 .parse()
-                .map_err(|_| format!("`@{{{body}}}`: bad length"))?;
+                .ok()
+                .filter(|&n| n <= MAX_RAND_LEN)
+                .ok_or_else(|| format!("`@{{{body}}}`: length must be 0 to {MAX_RAND_LEN}"))?;
             Ok(rng.string(alphabet, len))
         }
         "github" => match arg {
@@ -104,7 +119,7 @@ fn expand_one(body: &str, rng: &mut ExampleRng) -> Result<String, String> {
         "npm" => Ok(checksummed_token("npm", rng)),
         "b64" => {
             use base64::Engine as _;
-            let inner = expand(arg, rng)?;
+            let inner = expand_nested(arg, rng, depth + 1)?;
             Ok(base64::engine::general_purpose::STANDARD.encode(inner))
         }
         _ => Err(format!("unknown template `@{{{body}}}`")),
@@ -132,6 +147,24 @@ mod tests {
         assert!(expand("@{nope}", &mut rng).is_err());
         assert!(expand("@{rand:alnum:4", &mut rng).is_err());
         assert!(expand("@{rand:weird:4}", &mut rng).is_err());
+    }
+
+    #[test]
+    fn huge_template_length_is_refused_not_allocated() {
+        let mut rng = ExampleRng::new(1);
+        let err = expand("@{rand:alnum:99999999999999}", &mut rng).unwrap_err();
+        assert!(err.contains("length must be"), "{err}");
+        assert_eq!(expand("@{rand:hex:4096}", &mut rng).unwrap().len(), 4096);
+    }
+
+    #[test]
+    fn deeply_nested_templates_are_refused_not_a_stack_overflow() {
+        let mut rng = ExampleRng::new(1);
+        let deep = format!("{}x{}", "@{b64:".repeat(100_000), "}".repeat(100_000));
+        let err = expand(&deep, &mut rng).unwrap_err();
+        assert!(err.contains("nested"), "{err}");
+        let shallow = format!("{}x{}", "@{b64:".repeat(3), "}".repeat(3));
+        assert!(expand(&shallow, &mut rng).is_ok());
     }
 
     #[test]

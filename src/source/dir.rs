@@ -1,12 +1,13 @@
 //! Files on disk: a parallel walk (the `ignore` crate, as in ripgrep) that honours
 //! `.gitignore`, skips `.git/`, never follows symlinks (so never loops), and reads each file once.
 
-use std::fs;
+use std::fs::{self, File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ignore::{WalkBuilder, WalkState};
 
-use super::{text_content, ChunkSink, SkipReason};
+use super::{read_bounded, text_content, ChunkSink, SkipReason};
 
 /// A walk over one or more roots.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ impl DirSource {
                         Ok(entry) => {
                             if entry.file_type().is_some_and(|t| t.is_file()) {
                                 let path = relative_path(root, entry.path(), display_root);
-                                self.read_file(entry.path(), &path, sink);
+                                self.read_file(entry.path(), &path, entry.depth() == 0, sink);
                             }
                         }
                         Err(err) => sink.error(&error_path(&err, root), &error_message(&err)),
@@ -55,22 +56,50 @@ impl DirSource {
         }
     }
 
-    fn read_file(&self, fs_path: &Path, path: &str, sink: &dyn ChunkSink) {
-        match fs::metadata(fs_path) {
-            Ok(meta) if meta.len() > self.max_file_size => {
-                return sink.skipped(path, SkipReason::TooLarge)
-            }
-            Ok(_) => {}
+    /// Reads one walked file. `follow` is true for a root the user named (a symlink given on
+    /// the command line is followed); files met by the walk are opened without following a
+    /// symlink, so one swapped in after the walk looked cannot lead outside the tree.
+    fn read_file(&self, fs_path: &Path, path: &str, follow: bool, sink: &dyn ChunkSink) {
+        let file = match open_regular(fs_path, follow) {
+            Ok(Some(file)) => file,
+            // A FIFO, socket or device: reading it could block forever or never end.
+            Ok(None) => return,
             Err(e) => return sink.error(path, &e.to_string()),
+        };
+        let size = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(e) => return sink.error(path, &e.to_string()),
+        };
+        if size > self.max_file_size {
+            return sink.skipped(path, SkipReason::TooLarge);
         }
-        match fs::read(fs_path) {
-            Ok(bytes) => match text_content(bytes) {
+        match read_bounded(file, self.max_file_size, size) {
+            Ok(Some(bytes)) => match text_content(bytes) {
                 Some(text) => sink.chunk(path, &text),
                 None => sink.skipped(path, SkipReason::Binary),
             },
+            // It grew past the limit while being read.
+            Ok(None) => sink.skipped(path, SkipReason::TooLarge),
             Err(e) => sink.error(path, &e.to_string()),
         }
     }
+}
+
+/// Opens `path` for reading if it is a regular file (`None` otherwise). On Unix the open does not
+/// block on a FIFO and, unless `follow`, refuses a symlink.
+fn open_regular(path: &Path, follow: bool) -> io::Result<Option<File>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        options.custom_flags(libc::O_NONBLOCK | nofollow);
+    }
+    #[cfg(not(unix))]
+    let _ = follow;
+    let file = options.open(path)?;
+    Ok(file.metadata()?.is_file().then_some(file))
 }
 
 /// The path to report: relative to a single root (or the file name when the root is a file),

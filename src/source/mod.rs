@@ -4,6 +4,8 @@
 pub mod dir;
 pub mod stdin;
 
+use std::io::{self, Read};
+
 /// Why a file was not scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
@@ -19,6 +21,18 @@ pub trait ChunkSink: Sync {
     fn skipped(&self, path: &str, reason: SkipReason);
     /// A file or directory that could not be read; the scan goes on.
     fn error(&self, path: &str, message: &str);
+}
+
+/// Reads `reader` to its end unless it holds more than `limit` bytes (then `None`): memory stays
+/// bounded by the limit whatever the input, a growing file or an endless stream included.
+/// `size_hint` (a file's size) sizes the buffer once, so a large file is not copied as it grows.
+pub fn read_bounded(reader: impl Read, limit: u64, size_hint: u64) -> io::Result<Option<Vec<u8>>> {
+    let capacity = size_hint.min(limit).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(usize::MAX));
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// Bytes inspected to decide whether content is binary.
