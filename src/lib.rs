@@ -5,10 +5,12 @@
 
 pub mod allow;
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod gitleaks;
 pub mod remediate;
 pub mod report;
 pub mod rules;

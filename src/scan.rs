@@ -2,11 +2,11 @@
 //! inline allows, public keys, confidence) and turned into findings; counts are kept for the
 //! summary. Safe to call from many threads.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::allow::{inline_allowed, Allowlist};
+use crate::allow::{inline_allowed, Allowlist, Candidate};
 use crate::engine::{random_part, Engine, RawMatch};
 use crate::finding::{Finding, Location, SecretInfo};
 use crate::remediate::{playbook, Exposure};
@@ -70,7 +70,7 @@ impl<'a> Scanner<'a> {
         }
         let kept: Vec<(RawMatch, SecretInfo)> = matches
             .into_iter()
-            .filter(|m| self.keep(m, bytes))
+            .filter(|m| self.keep(path, m, bytes))
             .map(|m| {
                 let rule = self.engine.rule(m.rule);
                 let prefix = m.secret.len() - random_part(rule, &m.secret).len();
@@ -95,11 +95,18 @@ impl<'a> Scanner<'a> {
             .collect()
     }
 
-    fn keep(&self, m: &RawMatch, bytes: &[u8]) -> bool {
+    fn keep(&self, path: &str, m: &RawMatch, bytes: &[u8]) -> bool {
         let rule = self.engine.rule(m.rule);
+        let candidate = Candidate {
+            rule: &rule.id,
+            path,
+            secret: &m.secret,
+            matched: &bytes[m.matched.clone()],
+            line: &bytes[line_around(bytes, m.span.start)],
+        };
         (self.policy.include_public || !rule.public)
             && rule.confidence >= self.policy.min_confidence
-            && !self.allowlist.allows_secret(&m.secret)
+            && !self.allowlist.allows(&candidate)
             && !inline_allowed(bytes, m.span.start, &rule.id)
     }
 
@@ -153,12 +160,18 @@ impl<'a> Scanner<'a> {
     pub fn finish(self) -> (Vec<Finding>, Vec<String>, Summary) {
         let mut findings = self.findings.into_inner().unwrap();
         findings.sort_by(|a, b| {
-            (&a.location.path, a.location.line, a.location.column, &a.rule).cmp(&(
-                &b.location.path,
-                b.location.line,
-                b.location.column,
-                &b.rule,
-            ))
+            (
+                &a.location.path,
+                a.location.line,
+                a.location.column,
+                &a.rule,
+            )
+                .cmp(&(
+                    &b.location.path,
+                    b.location.line,
+                    b.location.column,
+                    &b.rule,
+                ))
         });
         let summary = Summary {
             files: self.files.into_inner(),
@@ -235,6 +248,13 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// The line holding `offset`, without its newline.
+fn line_around(bytes: &[u8], offset: usize) -> Range<usize> {
+    let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i);
+    start..end
+}
+
 /// Longest context kept, in bytes on each side of the match.
 const CONTEXT_SIDE: usize = 80;
 
@@ -242,8 +262,10 @@ const CONTEXT_SIDE: usize = 80;
 /// `redactions` that touches it replaced by its redacted form (a span running past the line
 /// end is cut there, so a multi-line secret never spills into the context).
 fn context_line(bytes: &[u8], offset: usize, redactions: &[(Range<usize>, &str)]) -> String {
-    let line_start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i);
+    let Range {
+        start: line_start,
+        end: line_end,
+    } = line_around(bytes, offset);
     let from = line_start.max(offset.saturating_sub(CONTEXT_SIDE));
     let to = line_end.min(offset + CONTEXT_SIDE * 2);
     let mut out = String::new();
