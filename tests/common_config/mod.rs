@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use keyhound::rules::templates::ExampleRng;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -67,41 +68,27 @@ pub fn acme_config(extra: &str) -> String {
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// Deterministic made-up tokens (SplitMix64), generated so that none is committed.
-pub struct Tokens(u64);
+/// Deterministic made-up tokens, generated so that none is committed.
+pub struct Tokens(ExampleRng);
 
 impl Tokens {
     pub fn new(seed: u64) -> Tokens {
-        Tokens(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn chars(&mut self, alphabet: &[u8], len: usize) -> String {
-        (0..len)
-            .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize] as char)
-            .collect()
+        Tokens(ExampleRng::new(seed))
     }
 
     /// An `acme-api-token` secret.
     pub fn api(&mut self) -> String {
-        format!("acme_{}", self.chars(BASE62, 32))
+        format!("acme_{}", self.0.string(BASE62, 32))
     }
 
     /// An `acme-passphrase` secret.
     pub fn passphrase(&mut self) -> String {
-        self.chars(BASE62, 24)
+        self.0.string(BASE62, 24)
     }
 
     /// An `acme-signing-key` secret.
     pub fn signing(&mut self) -> String {
-        format!("acmesk_{}", self.chars(b"0123456789abcdef", 40))
+        format!("acmesk_{}", self.0.string(b"0123456789abcdef", 40))
     }
 }
 
