@@ -10,9 +10,15 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{Cli, ColorArg, Command, CommonArgs, ConfidenceArg, FormatArg, RulesAction};
+use crate::baseline::{self, Suppressions};
+use crate::cli::{
+    BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg, DirArgs, FormatArg,
+    RulesAction, StdinArgs,
+};
 use crate::config::{self, Policy};
 use crate::engine::Engine;
+use crate::finding::Finding;
+use crate::gitleaks;
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
 use crate::rules::{self, check::check_examples, Confidence};
@@ -23,39 +29,66 @@ use crate::source::{dir::DirSource, stdin, ChunkSink};
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let common = &cli.common;
     match &cli.command {
-        Command::Dir(args) => {
-            let root = config_root(&args.paths[0]);
-            let source = DirSource {
-                roots: args.paths.clone(),
-                respect_ignore: !args.no_ignore,
-                max_file_size: common.max_file_size,
-                threads: threads(common),
-            };
-            let target = format!(
-                "{} {}",
-                if args.paths.len() == 1 {
-                    "path"
-                } else {
-                    "paths"
-                },
-                args.paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            scan_and_report(common, &root, &target, Exposure::Unknown, |sink| {
-                source.run(sink)
-            })
-        }
-        Command::Stdin(args) => {
-            let root = std::env::current_dir()?;
-            scan_and_report(common, &root, "standard input", Exposure::Unknown, |sink| {
-                stdin::run(&args.name, common.max_file_size, sink)
-            })
-        }
+        Command::Dir(args) => scan_dir(common, args, Delivery::Report),
+        Command::Stdin(args) => scan_stdin(common, args, Delivery::Report),
+        Command::Baseline(args) => match &args.target {
+            BaselineTarget::Dir(args) => scan_dir(common, args, Delivery::Baseline),
+            BaselineTarget::Stdin(args) => scan_stdin(common, args, Delivery::Baseline),
+        },
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
     }
+}
+
+/// What a scan's findings become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// A report in the chosen format; the exit code says whether there were findings.
+    Report,
+    /// A baseline file (`keyhound baseline …`).
+    Baseline,
+}
+
+fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<ExitCode> {
+    let root = config_root(&args.paths[0]);
+    let source = DirSource {
+        roots: args.paths.clone(),
+        respect_ignore: !args.no_ignore,
+        max_file_size: common.max_file_size,
+        threads: threads(common),
+    };
+    let target = format!(
+        "{} {}",
+        if args.paths.len() == 1 {
+            "path"
+        } else {
+            "paths"
+        },
+        args.paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    scan_and_deliver(
+        common,
+        &root,
+        &target,
+        Exposure::Unknown,
+        delivery,
+        |sink| source.run(sink),
+    )
+}
+
+fn scan_stdin(common: &CommonArgs, args: &StdinArgs, delivery: Delivery) -> Result<ExitCode> {
+    let root = std::env::current_dir()?;
+    scan_and_deliver(
+        common,
+        &root,
+        "standard input",
+        Exposure::Unknown,
+        delivery,
+        |sink| stdin::run(&args.name, common.max_file_size, sink),
+    )
 }
 
 /// Where to look for `keyhound.toml`: the scanned directory, or a scanned file's directory.
@@ -76,9 +109,16 @@ pub fn threads(common: &CommonArgs) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Loads config and rules for a scan rooted at `root`.
+/// Loads config and rules for a scan rooted at `root`, and says once what the config asked
+/// for that keyhound ignores.
 pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
-    Ok(config::discover(common.config.as_deref(), root)?)
+    let policy = config::discover(common.config.as_deref(), root)?;
+    if !common.quiet {
+        for note in &policy.notes {
+            eprintln!("keyhound: note: {note}");
+        }
+    }
+    Ok(policy)
 }
 
 /// Builds the engine and scanner, lets `produce` feed the scanner, then writes the report.
@@ -89,14 +129,46 @@ pub fn scan_and_report(
     exposure: Exposure,
     produce: impl FnOnce(&dyn ChunkSink),
 ) -> Result<ExitCode> {
+    scan_and_deliver(common, root, target, exposure, Delivery::Report, produce)
+}
+
+/// Builds the engine and scanner, lets `produce` feed the scanner, hides known findings
+/// (baseline, ignore files, commit allowlists), then writes a report or a baseline.
+pub fn scan_and_deliver(
+    common: &CommonArgs,
+    root: &Path,
+    target: &str,
+    exposure: Exposure,
+    delivery: Delivery,
+    produce: impl FnOnce(&dyn ChunkSink),
+) -> Result<ExitCode> {
     let started = Instant::now();
+    if delivery == Delivery::Baseline && common.baseline.is_some() {
+        bail!("--baseline hides findings from a report; a new baseline records every finding, so drop the flag");
+    }
     let policy = load_policy(common, root)?;
+    let known = Suppressions::load(common.baseline.as_deref(), root)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure));
     produce(&scanner);
-    let (findings, problems, summary) = scanner.finish();
+    let (mut findings, problems, mut summary) = scanner.finish();
+    let found = findings.len();
+    findings.retain(|f| {
+        !known.hides(f)
+            && !f
+                .commit
+                .as_ref()
+                .is_some_and(|c| policy.allowlist.allows_commit(&f.rule, &c.id))
+    });
+    summary.findings = findings.len() as u64;
     for problem in &problems {
         eprintln!("keyhound: {problem}");
+    }
+    if found > findings.len() && !common.quiet {
+        eprintln!(
+            "keyhound: {} known finding(s) hidden (baseline, ignore files, allowed commits)",
+            found - findings.len()
+        );
     }
     let report = ScanReport {
         findings: &findings,
@@ -104,8 +176,36 @@ pub fn scan_and_report(
         elapsed: started.elapsed(),
         target,
     };
-    emit(common, &report)?;
-    Ok(exit_code(common, &report))
+    match delivery {
+        Delivery::Report => {
+            emit(common, &report)?;
+            Ok(exit_code(common, &report))
+        }
+        Delivery::Baseline => {
+            write_baseline(common, &findings)?;
+            Ok(if summary.errors > 0 {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// Writes a baseline to `--output` (or standard output) and says what it holds on stderr.
+fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
+    write_output(common, |out| baseline::write(findings, out))?;
+    if !common.quiet {
+        let written = common.output.as_ref().map_or_else(
+            || "standard output".to_string(),
+            |p| p.display().to_string(),
+        );
+        eprintln!(
+            "keyhound: baseline of {} finding(s) written to {written}",
+            findings.len()
+        );
+    }
+    Ok(())
 }
 
 /// Maps flags to what the scanner reports.
@@ -135,22 +235,25 @@ pub fn emit(common: &CommonArgs, report: &ScanReport) -> Result<()> {
         FormatArg::Json => Format::Json,
         FormatArg::Jsonl => Format::Jsonl,
     };
-    match &common.output {
-        Some(path) => {
-            let mut out = BufWriter::new(create_private(path)?);
-            report::write(format, report, &mut out)?;
-            out.flush()?;
-        }
-        None => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            report::write(format, report, &mut out)?;
-            out.flush()?;
-        }
-    }
+    write_output(common, |out| report::write(format, report, out))?;
     if !common.quiet {
         eprintln!("{}", human::summary_line(report));
     }
+    Ok(())
+}
+
+/// Runs `write` on `--output` (created private) or on standard output.
+fn write_output(
+    common: &CommonArgs,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let target: Box<dyn Write> = match &common.output {
+        Some(path) => Box::new(create_private(path)?),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(target);
+    write(&mut out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -233,22 +336,28 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
             let text = fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let name = file.display().to_string();
+            // A rule file, else a config (keyhound's or gitleaks') whose own rules are checked.
+            let from_gitleaks = gitleaks::is_gitleaks_config(file, &text);
             let checked = match rules::parse_rule_file(&text, &name) {
                 Ok(rules) => rules,
                 Err(_) => {
-                    let policy = config::compile(&text, file)?;
-                    let custom: Vec<_> = policy
-                        .pack
-                        .rules()
-                        .iter()
-                        .filter(|r| r.source == name)
-                        .cloned()
-                        .collect();
-                    custom
+                    let policy = config::from_text(&text, file)?;
+                    for note in &policy.notes {
+                        eprintln!("keyhound: note: {note}");
+                    }
+                    let mut pack = policy.pack;
+                    pack.retain(|r| r.source == name);
+                    pack.rules().to_vec()
                 }
             };
             rules::compile_all(&checked)?;
-            let failures = check_examples(&checked);
+            // gitleaks rules carry no examples: compiling them is all there is to check.
+            let with_examples: Vec<_> = checked
+                .iter()
+                .filter(|r| !(from_gitleaks && r.examples.is_empty()))
+                .cloned()
+                .collect();
+            let failures = check_examples(&with_examples);
             for failure in &failures {
                 writeln!(out, "{failure}")?;
             }

@@ -23,6 +23,25 @@ pub enum Command {
     Stdin(StdinArgs),
     /// Work with the rule pack: list, show one rule, or check a rule file's examples.
     Rules(RulesArgs),
+    /// Scan as `dir` or `stdin` would, and write today's findings as a baseline (rule id and
+    /// fingerprint of each secret) instead of a report; `--baseline FILE` hides them later.
+    Baseline(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(subcommand)]
+    pub target: BaselineTarget,
+}
+
+/// What `keyhound baseline` scans: the same targets, with the same arguments, as the scan
+/// commands.
+#[derive(Debug, Subcommand)]
+pub enum BaselineTarget {
+    /// Files on disk, as `keyhound dir` scans them.
+    Dir(DirArgs),
+    /// Standard input, as `keyhound stdin` reads it.
+    Stdin(StdinArgs),
 }
 
 #[derive(Debug, Args)]
@@ -90,9 +109,13 @@ pub struct CommonArgs {
     /// Write the report to FILE (created with mode 0600) instead of standard output.
     #[arg(long, short = 'o', global = true, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Configuration file (default: keyhound.toml at the scanned root, if present).
+    /// Configuration file, keyhound's or gitleaks' (default: keyhound.toml, .keyhound.toml or
+    /// .gitleaks.toml at the scanned root, if present).
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Hide the findings recorded in this baseline file (see `keyhound baseline`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Print raw secret values. Off by default: reports show a redacted prefix and a SHA-256.
     #[arg(long, global = true)]
     pub show_secrets: bool,

@@ -1,18 +1,25 @@
-//! `keyhound.toml`: which rules to use (the embedded pack, extended, trimmed or replaced) and
-//! what to allow. Read once, validated, and compiled into a `Policy`; nothing downstream
-//! reads the file again.
+//! `keyhound.toml`: which rules to use (the embedded pack, extended, trimmed or replaced), how
+//! severe each one is, and what to allow. Read once, validated, and compiled into a `Policy`;
+//! nothing downstream reads the file again. A gitleaks config is read too (see `gitleaks`),
+//! into the same `Policy`. The format is documented in docs/configuration.md.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::allow::{Allowlist, RawAllowlist};
-use crate::rules::{self, RawRule, Rule, RuleError, RulePack};
+use crate::allow::{Allowlist, Exemption, RawAllowlist};
+use crate::gitleaks;
+use crate::rules::{self, RawRule, Rule, RuleError, RulePack, Severity};
 
-/// File names looked for at the scanned root when `--config` is not given.
+/// File names looked for at the scanned root when `--config` is not given, in this order
+/// (then `.gitleaks.toml`).
 pub const CONFIG_NAMES: &[&str] = &["keyhound.toml", ".keyhound.toml"];
+
+/// Shown as the config's path when there is no config file.
+const DEFAULTS: &str = "<defaults>";
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -36,8 +43,15 @@ pub struct RawConfig {
     /// Custom rules in the schema of `rules/*.toml`; one with a built-in id replaces it.
     #[serde(default)]
     pub rule: Vec<RawRule>,
+    /// Severity overrides: rule id → `critical`, `high`, `medium` or `low`.
+    #[serde(default)]
+    pub severity: BTreeMap<String, String>,
+    /// The global allowlist.
     #[serde(default)]
     pub allowlist: RawAllowlist,
+    /// Allowlists for some rules only.
+    #[serde(default)]
+    pub rule_allowlist: Vec<RawAllowlist>,
 }
 
 /// `[rules]`: start from the embedded pack or not, and which rule ids to drop.
@@ -70,6 +84,9 @@ pub struct Policy {
     pub allowlist: Allowlist,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
+    /// What the config asked for that keyhound does not do (unsupported gitleaks fields),
+    /// to say once on stderr.
+    pub notes: Vec<String>,
 }
 
 /// Finds the config: `explicit`, else a known file name in `root`, else the defaults.
@@ -78,42 +95,51 @@ pub fn discover(explicit: Option<&Path>, root: &Path) -> Result<Policy, ConfigEr
         Some(p) => Some(p.to_path_buf()),
         None => CONFIG_NAMES
             .iter()
+            .chain([gitleaks::CONFIG_NAME].iter())
             .map(|name| root.join(name))
             .find(|p| p.is_file()),
     };
     match path {
-        Some(path) => {
-            let text = fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            compile(&text, &path)
-        }
-        None => compile("", Path::new("<defaults>")),
+        Some(path) => load(&path),
+        None => compile("", Path::new(DEFAULTS)),
     }
 }
 
-/// Parses and validates config `text` read from `path`.
-pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
-    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+/// Reads and compiles the config at `path`: keyhound's format, or gitleaks' when the file
+/// is one (by name or content).
+pub fn load(path: &Path) -> Result<Policy, ConfigError> {
+    from_text(&read(path)?, path)
+}
+
+/// Compiles config `text` read from `path`, in whichever format it is.
+pub fn from_text(text: &str, path: &Path) -> Result<Policy, ConfigError> {
+    if gitleaks::is_gitleaks_config(path, text) {
+        gitleaks::compile(text, path)
+    } else {
+        compile(text, path)
+    }
+}
+
+pub(crate) fn read(path: &Path) -> Result<String, ConfigError> {
+    fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+        source,
+    })
+}
+
+/// Parses and validates keyhound config `text` read from `path`.
+pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
     let file = path.display().to_string();
     let mut pack = if raw.rules.use_default {
         RulePack::embedded()?
     } else {
         RulePack::default()
     };
-    for id in &raw.rules.disable {
-        if pack.get(id).is_none() {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                message: format!("field `rules.disable`: no rule has the id `{id}`"),
-            });
-        }
-    }
-    pack.retain(|r| !raw.rules.disable.contains(&r.id));
     let custom: Vec<Rule> = raw
         .rule
         .into_iter()
@@ -123,14 +149,71 @@ pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
     for rule in custom {
         pack.upsert(rule);
     }
-    let allowlist = Allowlist::compile(&raw.allowlist).map_err(|message| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    })?;
+
+    // Rule ids are checked against the pack before `disable` applies, so disabling a rule
+    // does not turn its allowlists or severity override into errors.
+    let unknown = |field: String, id: &str| {
+        invalid(format!(
+            "field `{field}`: no rule has the id `{id}` (see `keyhound rules list`)"
+        ))
+    };
+    if let Some(id) = raw.rules.disable.iter().find(|id| pack.get(id).is_none()) {
+        return Err(unknown("rules.disable".into(), id));
+    }
+    for (id, level) in &raw.severity {
+        let field = format!("severity.{id}");
+        let severity: Severity = level
+            .parse()
+            .map_err(|m| invalid(format!("field `{field}`: {m}")))?;
+        match pack.rules_mut().iter_mut().find(|r| r.id == *id) {
+            Some(rule) => rule.severity = severity,
+            None => return Err(unknown(field, id)),
+        }
+    }
+
+    let mut exemptions = Vec::new();
+    if !raw.allowlist.rules.is_empty() {
+        return Err(invalid(
+            "field `allowlist.rules`: the global allowlist covers every rule; \
+             use a [[rule_allowlist]] table to allow for some rules only"
+                .into(),
+        ));
+    }
+    if raw.allowlist.has_criteria() {
+        exemptions.push(
+            Exemption::compile(&raw.allowlist, &|f| format!("allowlist.{f}")).map_err(invalid)?,
+        );
+    }
+    for (i, list) in raw.rule_allowlist.iter().enumerate() {
+        let field = |f: &str| format!("rule_allowlist[{i}].{f}");
+        if list.rules.is_empty() {
+            return Err(invalid(format!(
+                "field `{}`: name the rule ids this allowlist is for",
+                field("rules")
+            )));
+        }
+        if let Some(id) = list.rules.iter().find(|id| pack.get(id).is_none()) {
+            return Err(unknown(field("rules"), id));
+        }
+        if list.use_default_paths.is_some() {
+            return Err(invalid(format!(
+                "field `{}`: belongs in the global [allowlist]",
+                field("use_default_paths")
+            )));
+        }
+        exemptions.push(Exemption::compile(list, &field).map_err(invalid)?);
+    }
+    pack.retain(|r| !raw.rules.disable.contains(&r.id));
+
     Ok(Policy {
         pack,
-        allowlist,
-        source: (file != "<defaults>").then(|| path.to_path_buf()),
+        allowlist: Allowlist::new(
+            raw.allowlist.use_default_paths.unwrap_or(true),
+            exemptions,
+            Vec::new(),
+        ),
+        source: (file != DEFAULTS).then(|| path.to_path_buf()),
+        notes: Vec::new(),
     })
 }
 
@@ -142,6 +225,7 @@ mod tests {
     fn empty_config_is_the_embedded_pack() {
         let policy = compile("", Path::new("k.toml")).unwrap();
         assert_eq!(policy.pack.len(), RulePack::embedded().unwrap().len());
+        assert!(policy.allowlist.allows_path("web/package-lock.json"));
     }
 
     #[test]
@@ -156,6 +240,27 @@ mod tests {
         .to_string();
         assert!(
             err.contains("no-such-rule") && err.contains("rules.disable"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn severity_override_applies_and_bad_levels_are_named() {
+        let id = &RulePack::embedded().unwrap().rules()[0].id.clone();
+        let policy = compile(
+            &format!("[severity]\n{id} = \"low\"\n"),
+            Path::new("k.toml"),
+        )
+        .unwrap();
+        assert_eq!(policy.pack.get(id).unwrap().severity, Severity::Low);
+        let err = compile(
+            &format!("[severity]\n{id} = \"dire\"\n"),
+            Path::new("k.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(&format!("severity.{id}")) && err.contains("dire"),
             "{err}"
         );
     }

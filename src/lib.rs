@@ -5,12 +5,14 @@
 
 pub mod allow;
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod context;
 pub mod engine;
 pub mod finding;
 pub mod github_event;
+pub mod gitleaks;
 pub mod remediate;
 pub mod report;
 pub mod rules;

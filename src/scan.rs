@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::allow::{line_bounds, Allowlist, LineMarkers};
+use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers};
 use crate::context::{plain_line, Redactor, Secret};
 use crate::engine::{random_part, Engine, RawMatch};
 use crate::finding::{redact, Finding, Location, SecretInfo};
@@ -73,7 +73,7 @@ impl<'a> Scanner<'a> {
             .iter()
             .map(|m| m.secret.len() - random_part(self.engine.rule(m.rule), &m.secret).len())
             .collect();
-        let kept = self.keep_all(&matches, bytes);
+        let kept = self.keep_all(path, &matches, bytes);
         if kept.is_empty() {
             return Vec::new();
         }
@@ -110,14 +110,13 @@ impl<'a> Scanner<'a> {
 
     /// Indexes of the matches to report. Inline allow markers are looked up once per line
     /// (matches come sorted by position), so a long line with many matches stays linear.
-    fn keep_all(&self, matches: &[RawMatch], bytes: &[u8]) -> Vec<usize> {
+    fn keep_all(&self, path: &str, matches: &[RawMatch], bytes: &[u8]) -> Vec<usize> {
         let mut line: Option<(Range<usize>, LineMarkers)> = None;
         let mut kept = Vec::new();
         for (i, m) in matches.iter().enumerate() {
             let rule = self.engine.rule(m.rule);
             if (rule.public && !self.policy.include_public)
                 || rule.confidence < self.policy.min_confidence
-                || self.allowlist.allows_secret(&m.secret)
             {
                 continue;
             }
@@ -129,10 +128,17 @@ impl<'a> Scanner<'a> {
                 let markers = LineMarkers::of_line(bytes, range.clone());
                 line = Some((range, markers));
             }
-            if line
-                .as_ref()
-                .is_some_and(|(_, markers)| markers.covers(&rule.id))
-            {
+            let Some((range, markers)) = line.as_ref() else {
+                continue;
+            };
+            let candidate = Candidate {
+                rule: &rule.id,
+                path,
+                secret: &m.secret,
+                matched: &bytes[m.matched.clone()],
+                line: &bytes[range.clone()],
+            };
+            if markers.covers(&rule.id) || self.allowlist.allows(&candidate) {
                 continue;
             }
             kept.push(i);

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::Regex;
 
-use crate::rules::{Rule, RuleKind, RulePack};
+use crate::rules::{Rule, RuleKind, RulePack, SecretGroup};
 
 pub use decode::Encoding;
 
@@ -34,6 +34,9 @@ pub struct RawMatch {
     pub span: Range<usize>,
     /// The raw secret (decoded when `encoding` is set).
     pub secret: Vec<u8>,
+    /// The whole regex match around the secret, for allowlists that look at it; for a secret
+    /// found by decoding, the encoded span as written.
+    pub matched: Range<usize>,
     /// How the span was encoded, when the secret was found in decoded data.
     pub encoding: Option<Encoding>,
 }
@@ -45,12 +48,14 @@ pub struct Engine {
     prefilter: AhoCorasick,
     /// For each prefilter pattern: the rules it wakes, or `None` for a decode trigger.
     pattern_rules: Vec<Option<Vec<usize>>>,
+    /// Rules without keywords, which run over the whole input.
+    unfiltered: Vec<usize>,
     max_decode_depth: usize,
 }
 
 struct CompiledRule {
     regex: Regex,
-    secret_group: Option<usize>,
+    secret_group: Option<SecretGroup>,
 }
 
 impl Engine {
@@ -85,11 +90,15 @@ impl Engine {
             .build(&patterns)
             .expect("keyword automaton");
         let regexes = pack.rules().iter().map(|_| OnceLock::new()).collect();
+        let unfiltered = (0..pack.len())
+            .filter(|&i| pack.rules()[i].keywords.is_empty())
+            .collect();
         Engine {
             pack,
             regexes,
             prefilter,
             pattern_rules,
+            unfiltered,
             max_decode_depth,
         }
     }
@@ -130,6 +139,7 @@ impl Engine {
                 for inner in self.scan_at_depth(&decoded, depth + 1) {
                     matches.push(RawMatch {
                         span: span.clone(),
+                        matched: span.clone(),
                         encoding: Some(inner.encoding.unwrap_or(encoding)),
                         ..inner
                     });
@@ -169,7 +179,12 @@ impl Engine {
                 }) {
                     continue;
                 }
-                let window = window_around(hay, hit.range(), multiline);
+                let spec = self.rule(rule);
+                let window = if spec.whole_input {
+                    0..hay.len()
+                } else {
+                    window_around(hay, hit.range(), multiline)
+                };
                 match &mut last[rule] {
                     Some(prev) if window.start <= prev.end => prev.end = prev.end.max(window.end),
                     slot => {
@@ -186,6 +201,7 @@ impl Engine {
                 .enumerate()
                 .filter_map(|(rule, w)| w.map(|w| (rule, w))),
         );
+        windows.extend(self.unfiltered.iter().map(|&rule| (rule, 0..hay.len())));
         (windows, decode_wanted)
     }
 
@@ -195,7 +211,9 @@ impl Engine {
                 let regex = self.rule(rule).compile().ok()?;
                 let secret_group = regex
                     .capture_names()
-                    .position(|name| name == Some("secret"));
+                    .position(|name| name == Some("secret"))
+                    .map(SecretGroup::Index)
+                    .or(self.rule(rule).secret_group);
                 Some(CompiledRule {
                     regex,
                     secret_group,
@@ -221,10 +239,21 @@ impl Engine {
         let spec = self.rule(rule);
         let text = &hay[window.clone()];
         for caps in compiled.regex.captures_iter(text) {
-            let Some(m) = compiled.secret_group.map_or(caps.get(0), |g| caps.get(g)) else {
+            let secret = match compiled.secret_group {
+                None => caps.get(0),
+                Some(SecretGroup::Index(g)) => caps.get(g),
+                Some(SecretGroup::FirstMatched) => caps
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .find(|g| !g.is_empty())
+                    .or(caps.get(0)),
+            };
+            let (Some(whole), Some(m)) = (caps.get(0), secret) else {
                 continue;
             };
             let span = window.start + m.start()..window.start + m.end();
+            let matched = window.start + whole.start()..window.start + whole.end();
             if spec.kind == RuleKind::Generic {
                 let name = caps.name("name").map_or(&b""[..], |n| n.as_bytes());
                 if let Some((secret, encoding)) = benign::generic_candidate(name, m.as_bytes()) {
@@ -233,6 +262,7 @@ impl Engine {
                             rule,
                             span,
                             secret,
+                            matched,
                             encoding,
                         });
                     }
@@ -245,6 +275,7 @@ impl Engine {
                     rule,
                     span,
                     secret: m.as_bytes().to_vec(),
+                    matched,
                     encoding: None,
                 });
             }

@@ -110,6 +110,16 @@ impl fmt::Display for Confidence {
     }
 }
 
+/// Which capture group holds the secret when a rule's regex has no group named `secret`
+/// (rules translated from gitleaks, whose `secretGroup` is a number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretGroup {
+    /// Group N (gitleaks' `secretGroup = N`).
+    Index(usize),
+    /// The first group that matched something (gitleaks' choice when `secretGroup` is unset).
+    FirstMatched,
+}
+
 /// A validated rule. Its regex source is kept; the engine compiles it on demand.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -117,8 +127,13 @@ pub struct Rule {
     pub name: String,
     pub provider: String,
     pub description: String,
+    /// Literals that wake the rule (the prefilter). Empty only for rules translated from a
+    /// gitleaks config without keywords: those run over every input, as gitleaks runs them.
     pub keywords: Vec<String>,
     pub regex: String,
+    /// The secret's capture group when the regex has no group named `secret`; `None` means
+    /// the whole match.
+    pub secret_group: Option<SecretGroup>,
     pub severity: Severity,
     pub confidence: Confidence,
     pub revoke_url: String,
@@ -130,6 +145,9 @@ pub struct Rule {
     pub checksum: Option<Checksum>,
     pub public: bool,
     pub multiline: bool,
+    /// Run the regex over the whole input once any keyword occurs anywhere in it (always,
+    /// without keywords), as gitleaks runs its rules; only rules from gitleaks configs.
+    pub whole_input: bool,
     pub kind: RuleKind,
     /// File the rule came from (`stripe.toml`, or a user's config path).
     pub source: String,
@@ -193,6 +211,7 @@ impl Rule {
             description: raw.description,
             keywords: raw.keywords,
             regex: raw.regex,
+            secret_group: None,
             severity,
             confidence,
             revoke_url: raw.revoke_url,
@@ -204,6 +223,7 @@ impl Rule {
             checksum,
             public: raw.public,
             multiline: raw.multiline,
+            whole_input: false,
             kind,
             source: file.to_string(),
         })
