@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{Cli, ColorArg, Command, CommonArgs, ConfidenceArg, FormatArg, RulesAction};
 use crate::config::{self, Policy};
 use crate::engine::Engine;
+use crate::keycheck;
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
 use crate::rules::{self, check::check_examples, Confidence};
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
+        Command::Keycheck => keycheck::run(common),
     }
 }
 
@@ -103,6 +105,8 @@ pub fn scan_and_report(
         summary,
         elapsed: started.elapsed(),
         target,
+        rules: engine.pack().rules(),
+        exposure,
     };
     emit(common, &report)?;
     Ok(exit_code(common, &report))
@@ -128,12 +132,14 @@ pub fn emit(common: &CommonArgs, report: &ScanReport) -> Result<()> {
     let color = match common.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        ColorArg::Auto => to_terminal && color_allowed_by_env(),
     };
     let format = match common.format.unwrap_or(FormatArg::Human) {
         FormatArg::Human => Format::Human { color },
         FormatArg::Json => Format::Json,
         FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Github => Format::Github,
     };
     match &common.output {
         Some(path) => {
@@ -148,14 +154,30 @@ pub fn emit(common: &CommonArgs, report: &ScanReport) -> Result<()> {
             out.flush()?;
         }
     }
+    // In GitHub Actions, whatever the format, the job summary gets the findings and playbooks.
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        if let Err(e) = report::github::append_step_summary(Path::new(&path), report) {
+            eprintln!(
+                "keyhound: cannot append the job summary to {}: {e}",
+                Path::new(&path).display()
+            );
+        }
+    }
     if !common.quiet {
         eprintln!("{}", human::summary_line(report));
     }
     Ok(())
 }
 
+/// `--color auto` colours a terminal unless NO_COLOR is set to something (https://no-color.org)
+/// or the terminal is dumb.
+fn color_allowed_by_env() -> bool {
+    std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+        && std::env::var_os("TERM").map_or(true, |t| t != "dumb")
+}
+
 /// Creates (or truncates) a report file readable only by its owner: reports name secrets.
-fn create_private(path: &Path) -> Result<File> {
+pub fn create_private(path: &Path) -> Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

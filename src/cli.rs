@@ -23,6 +23,10 @@ pub enum Command {
     Stdin(StdinArgs),
     /// Work with the rule pack: list, show one rule, or check a rule file's examples.
     Rules(RulesArgs),
+    /// Check one key read from standard input (never from the command line, where it would
+    /// land in shell history): which rules match it, its entropy, and whether it clears the
+    /// 128-bit floor. Exit 0 if it does, 1 if not.
+    Keycheck,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +68,10 @@ pub enum FormatArg {
     Human,
     Json,
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow-command annotations.
+    Github,
 }
 
 /// When to colour human output.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod finding;
 pub mod github_event;
+pub mod keycheck;
 pub mod remediate;
 pub mod report;
 pub mod rules;
