@@ -248,6 +248,90 @@ fn md_code(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remediate::Exposure;
+    use crate::report::testing::{finding, rules};
+    use crate::scan::Summary;
+    use std::time::Duration;
+
+    fn report<'a>(findings: &'a [Finding], rules: &'a [crate::rules::Rule]) -> ScanReport<'a> {
+        ScanReport {
+            findings,
+            summary: Summary::default(),
+            elapsed: Duration::ZERO,
+            target: "test",
+            rules,
+            exposure: Exposure::Committed,
+        }
+    }
+
+    #[test]
+    fn severities_map_to_annotation_levels() {
+        let rules = rules();
+        let levels: Vec<String> = rules
+            .iter()
+            .map(|r| annotation(&finding(r, b"demo_qwertyuiopasdfgh", "a.env", 2)))
+            .map(|a| a[2..a.find(' ').unwrap()].to_string())
+            .collect();
+        assert_eq!(levels, ["error", "error", "warning", "notice"]);
+    }
+
+    #[test]
+    fn columns_only_for_a_one_line_span_and_never_the_secret() {
+        let rules = rules();
+        let mut f = finding(&rules[0], b"demo_qwertyuiopasdfgh", "a:b.env", 2);
+        let one_line = annotation(&f);
+        assert!(one_line.starts_with("::error file=a%3Ab.env,line=2,endLine=2,col=7,endColumn=27,"));
+        f.location.end_line = 4;
+        let multi = annotation(&f);
+        assert!(multi.starts_with("::error file=a%3Ab.env,line=2,endLine=4,title="));
+        assert!(!multi.contains("col="));
+        assert!(!one_line.contains("qwertyuiop") && !multi.contains("qwertyuiop"));
+        assert_eq!(
+            one_line.lines().count(),
+            1,
+            "newlines in the message are escaped"
+        );
+    }
+
+    #[test]
+    fn step_summary_is_cut_short_with_a_note() {
+        let rules = rules();
+        let findings: Vec<Finding> = (0..500)
+            .map(|i| {
+                let secret = format!("demo_{i:06}qwertyuiop");
+                finding(
+                    &rules[i % 4],
+                    secret.as_bytes(),
+                    &format!("src/file{i}.env"),
+                    i + 1,
+                )
+            })
+            .collect();
+        let full = step_summary(&report(&findings, &rules), usize::MAX);
+        assert!(full.starts_with("## keyhound: 500 findings (500 distinct secrets)"));
+        assert!(!full.contains("more finding"));
+
+        let budget = 20 * 1024;
+        let cut = step_summary(&report(&findings, &rules), budget);
+        assert!(cut.len() <= budget, "{} bytes", cut.len());
+        let shown = cut.matches("| `src/file").count();
+        assert!(shown > 10 && shown < 500);
+        assert!(cut.contains(&format!("… and {} more finding(s)", 500 - shown)));
+        // Most severe first: the rows that were cut are the least severe.
+        assert!(cut.contains("| critical |") && !cut.contains("| low |"));
+
+        let cut = step_summary(&report(&findings, &rules), 120 * 1024);
+        assert!(cut.contains("### What to do") && cut.contains("more secret(s)"));
+        assert!(cut.len() <= 120 * 1024);
+    }
+
+    #[test]
+    fn a_clean_scan_has_a_short_summary() {
+        let rules = rules();
+        let md = step_summary(&report(&[], &rules), SUMMARY_BUDGET);
+        assert!(md.starts_with("## keyhound: no secrets found\n\nscanned 0 blobs"));
+        assert!(!md.contains('|'));
+    }
 
     #[test]
     fn escapes_follow_githubs_rules() {

@@ -69,3 +69,48 @@ pub(crate) fn distinct_secrets(findings: &[Finding]) -> Vec<Vec<&Finding>> {
     groups.sort_by_key(|g| std::cmp::Reverse(g.iter().map(|f| f.severity).max()));
     groups
 }
+
+/// Findings and rules for the report modules' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::finding::{Finding, Location, SecretInfo};
+    use crate::remediate::{playbook, Exposure};
+    use crate::rules::{parse_rule_file, Rule};
+
+    /// A rule per severity: `demo-critical`, `demo-high`, `demo-medium`, `demo-low`.
+    pub fn rules() -> Vec<Rule> {
+        let toml: String = ["critical", "high", "medium", "low"]
+            .iter()
+            .map(|sev| {
+                format!(
+                    "[[rule]]\nid = \"demo-{sev}\"\nname = \"Demo {sev} key\"\nprovider = \"Demo Cloud\"\ndescription = \"A demo key.\"\nkeywords = [\"demo_\"]\nregex = 'demo_[a-z]+'\nseverity = \"{sev}\"\nconfidence = \"high\"\nrevoke_url = \"https://example.invalid/keys\"\n\n"
+                )
+            })
+            .collect();
+        parse_rule_file(&toml, "t.toml").unwrap()
+    }
+
+    /// A finding of `rule` for `secret` at `path:line`, columns 7 to 28.
+    pub fn finding(rule: &Rule, secret: &[u8], path: &str, line: usize) -> Finding {
+        Finding {
+            rule: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            provider: rule.provider.clone(),
+            severity: rule.severity,
+            confidence: rule.confidence,
+            public: false,
+            secret: SecretInfo::new(secret, 5, false),
+            location: Location {
+                path: path.into(),
+                line,
+                column: 7,
+                end_line: line,
+                end_column: 28,
+            },
+            commit: None,
+            context: "KEY = demo_qwer…".into(),
+            decoded: None,
+            remediation: playbook(rule, Exposure::Committed),
+        }
+    }
+}

@@ -385,58 +385,16 @@ fn percent_encode(path: &str, keep_colon: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Location as FindingLocation, Provenance, SecretInfo};
+    use crate::finding::Provenance;
     use crate::remediate::Exposure;
-    use crate::rules::parse_rule_file;
+    use crate::report::testing::{self, rules};
     use crate::scan::Summary;
     use std::time::Duration;
 
-    const RULES: &str = r#"
-[[rule]]
-id = "demo-live-key"
-name = "Demo live key"
-provider = "Demo Cloud"
-description = "A demo key."
-keywords = ["demo_"]
-regex = 'demo_[a-z]+'
-severity = "critical"
-confidence = "high"
-revoke_url = "https://example.invalid/keys"
-
-[[rule]]
-id = "demo-test-key"
-name = "Demo test key"
-provider = "Demo Cloud"
-description = "A demo test key."
-keywords = ["dtest_"]
-regex = 'dtest_[a-z]+'
-severity = "low"
-confidence = "medium"
-revoke_url = "https://example.invalid/test-keys"
-"#;
+    const SECRET: &[u8] = b"demo_qwertyuiopasdfgh";
 
     fn finding(rules: &[Rule], rule: usize, path: &str, line: usize) -> Finding {
-        let r = &rules[rule];
-        Finding {
-            rule: r.id.clone(),
-            rule_name: r.name.clone(),
-            provider: r.provider.clone(),
-            severity: r.severity,
-            confidence: r.confidence,
-            public: false,
-            secret: SecretInfo::new(b"demo_qwertyuiopasdfgh", 5, false),
-            location: FindingLocation {
-                path: path.into(),
-                line,
-                column: 7,
-                end_line: line,
-                end_column: 28,
-            },
-            commit: None,
-            context: "KEY = demo_qwer…".into(),
-            decoded: None,
-            remediation: playbook(r, Exposure::Committed),
-        }
+        testing::finding(&rules[rule], SECRET, path, line)
     }
 
     fn sarif_json(rules: &[Rule], findings: &[Finding]) -> Value {
@@ -453,8 +411,8 @@ revoke_url = "https://example.invalid/test-keys"
 
     #[test]
     fn rules_and_results_carry_what_github_needs() {
-        let rules = parse_rule_file(RULES, "t.toml").unwrap();
-        let mut history = finding(&rules, 1, "src/my app/config.py", 3);
+        let rules = rules();
+        let mut history = finding(&rules, 3, "src/my app/config.py", 3);
         history.commit = Some(Provenance {
             id: "0123456789abcdef0123456789abcdef01234567".into(),
             author: "Dev".into(),
@@ -468,10 +426,10 @@ revoke_url = "https://example.invalid/test-keys"
         let run = &doc["runs"][0];
         assert_eq!(doc["version"], "2.1.0");
         assert_eq!(run["columnKind"], "unicodeCodePoints");
-        let rule = &run["tool"]["driver"]["rules"][1];
-        assert_eq!(rule["id"], "demo-test-key");
-        assert_eq!(rule["name"], "DemoTestKey");
-        assert_eq!(rule["helpUri"], "https://example.invalid/test-keys");
+        let rule = &run["tool"]["driver"]["rules"][3];
+        assert_eq!(rule["id"], "demo-low");
+        assert_eq!(rule["name"], "DemoLow");
+        assert_eq!(rule["helpUri"], "https://example.invalid/keys");
         assert_eq!(rule["defaultConfiguration"]["level"], "note");
         assert_eq!(rule["properties"]["security-severity"], "2.0");
         assert_eq!(
@@ -484,8 +442,8 @@ revoke_url = "https://example.invalid/test-keys"
             .contains("**Rotate this Demo Cloud test credential**"));
 
         let result = &run["results"][0];
-        assert_eq!(result["ruleId"], "demo-test-key");
-        assert_eq!(result["ruleIndex"], 1);
+        assert_eq!(result["ruleId"], "demo-low");
+        assert_eq!(result["ruleIndex"], 3);
         assert_eq!(result["kind"], "fail");
         assert_eq!(result["level"], "note");
         let artifact = &result["locations"][0]["physicalLocation"]["artifactLocation"];
@@ -495,7 +453,7 @@ revoke_url = "https://example.invalid/test-keys"
         assert_eq!(region["startLine"], 3);
         assert_eq!(region["endColumn"], 28);
         assert!(region.get("snippet").is_none());
-        let sha = crate::finding::fingerprint(b"demo_qwertyuiopasdfgh");
+        let sha = crate::finding::fingerprint(SECRET);
         assert_eq!(result["partialFingerprints"]["keyhound/v1"], sha.as_str());
         assert_eq!(result["properties"]["author"], "Dev");
         assert_eq!(result["properties"]["date"], "2024-05-01T10:00:00Z");
@@ -507,8 +465,35 @@ revoke_url = "https://example.invalid/test-keys"
     }
 
     #[test]
+    fn severities_map_to_levels_and_security_severity() {
+        let rules = rules();
+        let doc = sarif_json(&rules, &[]);
+        let described: Vec<(&str, &str)> = doc["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["defaultConfiguration"]["level"].as_str().unwrap(),
+                    r["properties"]["security-severity"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("error", "9.5"),
+                ("error", "8.0"),
+                ("warning", "5.0"),
+                ("note", "2.0")
+            ]
+        );
+        assert_eq!(doc["runs"][0]["results"], json!([]));
+    }
+
+    #[test]
     fn fingerprint_does_not_move_with_the_line() {
-        let rules = parse_rule_file(RULES, "t.toml").unwrap();
+        let rules = rules();
         let a = sarif_json(&rules, &[finding(&rules, 0, "a.env", 3)]);
         let b = sarif_json(&rules, &[finding(&rules, 0, "a.env", 40)]);
         assert_eq!(
@@ -519,12 +504,12 @@ revoke_url = "https://example.invalid/test-keys"
 
     #[test]
     fn a_finding_of_an_unlisted_rule_gets_a_descriptor() {
-        let rules = parse_rule_file(RULES, "t.toml").unwrap();
+        let rules = rules();
         let f = finding(&rules, 0, "a.env", 1);
         let doc = sarif_json(&rules[1..], &[f]);
         let run = &doc["runs"][0];
-        assert_eq!(run["results"][0]["ruleIndex"], 1);
-        assert_eq!(run["tool"]["driver"]["rules"][1]["id"], "demo-live-key");
+        assert_eq!(run["results"][0]["ruleIndex"], 3);
+        assert_eq!(run["tool"]["driver"]["rules"][3]["id"], "demo-critical");
     }
 
     #[test]
