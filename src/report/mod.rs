@@ -21,7 +21,7 @@ pub struct ScanReport<'a> {
     pub elapsed: Duration,
     /// What was scanned, in words (`directory corpus`, `standard input`).
     pub target: &'a str,
-    /// The rules the scan ran (SARIF lists them with their playbooks).
+    /// The rules the scan ran (SARIF describes those that produced results).
     pub rules: &'a [Rule],
     /// How far the scanned secrets may have travelled (the playbooks depend on it).
     pub exposure: Exposure,

@@ -1,9 +1,11 @@
 //! SARIF 2.1.0, shaped for GitHub code scanning (built with `serde-sarif`).
 //!
-//! Every rule the scan ran is listed in `tool.driver.rules`, not only the rules that fired: the
-//! log then documents what was checked, and a rule keeps its `ruleIndex` from one run to the
-//! next with the same rule pack. Each rule carries its rotation playbook as `help`, its revoke
-//! URL as `helpUri`, and a `security-severity` GitHub uses to rank alerts.
+//! `tool.driver.rules` lists the rules that produced a result, in rule-pack order: GitHub needs
+//! every rule a result references and nothing more, and listing the whole pack (hundreds of
+//! rules, each with a playbook of a few KiB) would make every log over a megabyte, multiplied
+//! across the thousands of per-repository logs an organisation-wide scan merges. Each rule
+//! carries its rotation playbook as `help`, its revoke URL as `helpUri`, and a
+//! `security-severity` GitHub uses to rank alerts.
 //!
 //! Each finding is one result of `kind: "fail"`, located by a repo-relative URI under
 //! `%SRCROOT%` and a 1-based region in Unicode code points, with `partialFingerprints` keyed on
@@ -11,7 +13,7 @@
 //! snippet is ever written, and the secret itself never is, even with `--show-secrets`:
 //! SARIF files are uploaded and shared.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
@@ -45,10 +47,11 @@ pub fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
 
 /// The SARIF log for `report`.
 pub fn build(report: &ScanReport) -> Sarif {
-    let mut descriptors: Vec<ReportingDescriptor> = Vec::with_capacity(report.rules.len());
+    let fired: HashSet<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    let mut descriptors: Vec<ReportingDescriptor> = Vec::with_capacity(fired.len());
     let mut index: HashMap<&str, usize> = HashMap::new();
     for rule in report.rules {
-        if !index.contains_key(rule.id.as_str()) {
+        if fired.contains(rule.id.as_str()) && !index.contains_key(rule.id.as_str()) {
             index.insert(&rule.id, descriptors.len());
             descriptors.push(rule_descriptor(rule, &playbook(rule, report.exposure)));
         }
@@ -422,11 +425,14 @@ mod tests {
             present_at_head: true,
             other_locations: Vec::new(),
         });
-        let doc = sarif_json(&rules, &[history]);
+        let critical = finding(&rules, 0, "a.env", 1);
+        let doc = sarif_json(&rules, &[critical, history]);
         let run = &doc["runs"][0];
         assert_eq!(doc["version"], "2.1.0");
         assert_eq!(run["columnKind"], "unicodeCodePoints");
-        let rule = &run["tool"]["driver"]["rules"][3];
+        let listed = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert_eq!(listed.len(), 2, "only the rules that produced results");
+        let rule = &listed[1];
         assert_eq!(rule["id"], "demo-low");
         assert_eq!(rule["name"], "DemoLow");
         assert_eq!(rule["helpUri"], "https://example.invalid/keys");
@@ -441,9 +447,9 @@ mod tests {
             .unwrap()
             .contains("**Rotate this Demo Cloud test credential**"));
 
-        let result = &run["results"][0];
+        let result = &run["results"][1];
         assert_eq!(result["ruleId"], "demo-low");
-        assert_eq!(result["ruleIndex"], 3);
+        assert_eq!(result["ruleIndex"], 1);
         assert_eq!(result["kind"], "fail");
         assert_eq!(result["level"], "note");
         let artifact = &result["locations"][0]["physicalLocation"]["artifactLocation"];
@@ -467,7 +473,9 @@ mod tests {
     #[test]
     fn severities_map_to_levels_and_security_severity() {
         let rules = rules();
-        let doc = sarif_json(&rules, &[]);
+        // Reported in reverse: the rules are still listed in pack order.
+        let findings: Vec<Finding> = (0..4).rev().map(|i| finding(&rules, i, "a", 1)).collect();
+        let doc = sarif_json(&rules, &findings);
         let described: Vec<(&str, &str)> = doc["runs"][0]["tool"]["driver"]["rules"]
             .as_array()
             .unwrap()
@@ -488,7 +496,16 @@ mod tests {
                 ("note", "2.0")
             ]
         );
-        assert_eq!(doc["runs"][0]["results"], json!([]));
+        let indexes: Vec<&Value> = doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["ruleIndex"])
+            .collect();
+        assert_eq!(indexes, [3, 2, 1, 0]);
+        let clean = sarif_json(&rules, &[]);
+        assert_eq!(clean["runs"][0]["results"], json!([]));
+        assert_eq!(clean["runs"][0]["tool"]["driver"]["rules"], json!([]));
     }
 
     #[test]
@@ -508,8 +525,9 @@ mod tests {
         let f = finding(&rules, 0, "a.env", 1);
         let doc = sarif_json(&rules[1..], &[f]);
         let run = &doc["runs"][0];
-        assert_eq!(run["results"][0]["ruleIndex"], 3);
-        assert_eq!(run["tool"]["driver"]["rules"][3]["id"], "demo-critical");
+        assert_eq!(run["results"][0]["ruleIndex"], 0);
+        assert_eq!(run["tool"]["driver"]["rules"][0]["id"], "demo-critical");
+        assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 1);
     }
 
     #[test]
