@@ -19,6 +19,7 @@ use crate::config::{self, Policy};
 use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::gitleaks;
+use crate::keycheck;
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
 use crate::rules::{self, check::check_examples, Confidence};
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             BaselineTarget::Stdin(args) => scan_stdin(common, args, Delivery::Baseline),
         },
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
+        Command::Keycheck => keycheck::run(common),
     }
 }
 
@@ -175,6 +177,8 @@ pub fn scan_and_deliver(
         summary,
         elapsed: started.elapsed(),
         target,
+        rules: engine.pack().rules(),
+        exposure,
     };
     match delivery {
         Delivery::Report => {
@@ -228,14 +232,25 @@ pub fn emit(common: &CommonArgs, report: &ScanReport) -> Result<()> {
     let color = match common.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        ColorArg::Auto => to_terminal && color_allowed_by_env(),
     };
     let format = match common.format.unwrap_or(FormatArg::Human) {
         FormatArg::Human => Format::Human { color },
         FormatArg::Json => Format::Json,
         FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Github => Format::Github,
     };
     write_output(common, |out| report::write(format, report, out))?;
+    // In GitHub Actions, whatever the format, the job summary gets the findings and playbooks.
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        if let Err(e) = report::github::append_step_summary(Path::new(&path), report) {
+            eprintln!(
+                "keyhound: cannot append the job summary to {}: {e}",
+                Path::new(&path).display()
+            );
+        }
+    }
     if !common.quiet {
         eprintln!("{}", human::summary_line(report));
     }
@@ -257,8 +272,15 @@ fn write_output(
     Ok(())
 }
 
+/// `--color auto` colours a terminal unless NO_COLOR is set to something (https://no-color.org)
+/// or the terminal is dumb.
+fn color_allowed_by_env() -> bool {
+    std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+        && std::env::var_os("TERM").map_or(true, |t| t != "dumb")
+}
+
 /// Creates (or truncates) a report file readable only by its owner: reports name secrets.
-fn create_private(path: &Path) -> Result<File> {
+pub fn create_private(path: &Path) -> Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -26,6 +26,10 @@ pub enum Command {
     /// Scan as `dir` or `stdin` would, and write today's findings as a baseline (rule id and
     /// fingerprint of each secret) instead of a report; `--baseline FILE` hides them later.
     Baseline(BaselineArgs),
+    /// Check one key read from standard input (never from the command line, where it would
+    /// land in shell history): which rules match it, its entropy, and whether it clears the
+    /// 128-bit floor. Exit 0 if it does, 1 if not.
+    Keycheck,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +87,10 @@ pub enum FormatArg {
     Human,
     Json,
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow-command annotations.
+    Github,
 }
 
 /// When to colour human output.

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod finding;
 pub mod github_event;
 pub mod gitleaks;
+pub mod keycheck;
 pub mod remediate;
 pub mod report;
 pub mod rules;

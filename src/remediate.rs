@@ -1,5 +1,10 @@
-//! Rotation playbooks: what to do about a found secret, depending on whether it has left the
-//! machine, with the provider's revoke URL and its own steps.
+//! Rotation playbooks: what to do about a found secret, depending on how far it has travelled,
+//! with the provider's revoke URL and the rule's own rotation steps.
+//!
+//! The order of the steps is the order to act in. A secret that was pushed or shared is revoked
+//! at once; one that never left the machine is rotated with an overlap window so nothing breaks.
+//! History is rewritten only after revocation, because rewriting does not un-leak anything.
+//! Test-mode and other low-severity keys get the same steps without the alarm.
 
 use serde::Serialize;
 
@@ -19,9 +24,33 @@ pub enum Exposure {
 /// Steps for one finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Remediation {
+    /// One line: what to do, in short.
     pub summary: String,
+    /// The steps, in the order to take them.
     pub steps: Vec<String>,
+    /// Where to revoke or roll the secret.
     pub revoke_url: String,
+}
+
+impl Remediation {
+    /// Plain text: the summary, then the numbered steps, one per line.
+    pub fn text(&self) -> String {
+        let mut out = format!("{}\n", self.summary);
+        for (i, step) in self.steps.iter().enumerate() {
+            out.push_str(&format!("{}. {step}\n", i + 1));
+        }
+        out
+    }
+
+    /// Markdown: the summary in bold, then the numbered steps. Step text is plain prose with
+    /// `code` spans and bare URLs, which Markdown renders as they are.
+    pub fn markdown(&self) -> String {
+        let mut out = format!("**{}**\n\n", self.summary);
+        for (i, step) in self.steps.iter().enumerate() {
+            out.push_str(&format!("{}. {step}\n", i + 1));
+        }
+        out
+    }
 }
 
 /// The playbook for a secret matched by `rule`.
@@ -34,60 +63,159 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
     } else {
         format!("at {url}")
     };
-    let mut steps = Vec::new();
+    let mut steps: Vec<String> = Vec::new();
     let summary = if rule.public {
         steps.push(format!(
-            "This is a publishable {provider} key, meant to be public; confirm it is the publishable one and not its secret counterpart."
+            "This is a publishable {provider} key, meant to ship in client code: confirm it is the publishable key and not its secret counterpart."
         ));
+        steps.extend(rule.rotation.iter().cloned());
         format!("Publishable {provider} key: no rotation needed")
-    } else {
-        match exposure {
-            Exposure::Staged => {
-                steps.push("Remove the secret from the file before committing; it has not left this machine yet.".into());
-                steps.push("Read it at run time from the environment or a secret manager instead of the source.".into());
-                steps.push(
-                    "If it lives in a file such as .env, add that file to .gitignore.".into(),
-                );
-                steps.push(format!(
-                    "If the key was ever shared elsewhere (chat, ticket, another repository), rotate it {at}."
-                ));
-                steps.push(
-                    "If this is a false positive, add `keyhound:allow` in a comment on the line."
-                        .into(),
-                );
-                format!("Unstage and remove this {provider} secret before committing")
-            }
-            Exposure::Committed | Exposure::Unknown => {
-                let calm = rule.severity <= Severity::Low;
-                if calm {
-                    steps.push(format!(
-                        "This looks like a test or low-privilege {provider} credential: rotate it {at} at your next convenience."
-                    ));
-                } else {
-                    let when = if exposure == Exposure::Committed {
-                        "It is in git history, so treat it as public"
-                    } else {
-                        "If it was ever pushed or shared, treat it as public"
-                    };
-                    steps.push(format!("{when}: revoke it now {at}."));
-                    steps.push("Otherwise rotate with an overlap window: issue a new key, deploy it, confirm traffic has moved to it (the provider's last-used data), then revoke the old key.".into());
-                }
-                steps.extend(rule.rotation.iter().cloned());
-                steps.push("Store the new key in a secret manager or the environment, never in source; add files such as .env to .gitignore.".into());
-                if exposure == Exposure::Committed {
-                    steps.push("Purge it from history (git filter-repo) only after revoking: rewriting history does not un-leak it.".into());
-                }
-                if calm {
-                    format!("Rotate this {provider} test credential")
-                } else {
-                    format!("Revoke and rotate this {provider} secret")
-                }
-            }
+    } else if exposure == Exposure::Staged {
+        steps.push(
+            "Unstage the file and take the secret out of it: it has not left this machine yet, so nothing needs revoking."
+                .into(),
+        );
+        steps.push(
+            "Read the secret at run time from the environment or a secret manager instead.".into(),
+        );
+        steps.push(
+            "If it lives in a file such as .env, add that file to .gitignore and commit a .env.example with a placeholder instead."
+                .into(),
+        );
+        steps.push(format!(
+            "If the secret was ever shared anywhere else (chat, ticket, another repository), rotate it {at}."
+        ));
+        steps
+            .push("If this is not a secret, add `keyhound:allow` in a comment on the line.".into());
+        format!("Remove this {provider} secret before committing")
+    } else if rule.severity <= Severity::Low {
+        steps.push(format!(
+            "This is a test-mode or low-privilege {provider} credential: no emergency, but anyone holding it can use it, so rotate it {at} when convenient."
+        ));
+        steps.extend(rule.rotation.iter().cloned());
+        steps.push(
+            "Keep test keys out of source too: read them from the environment or a secret manager, and add files such as .env to .gitignore."
+                .into(),
+        );
+        if exposure == Exposure::Committed {
+            steps.push(
+                "Rewriting history is optional for a test key once it has been rotated.".into(),
+            );
         }
+        format!("Rotate this {provider} test credential")
+    } else {
+        let pushed = if exposure == Exposure::Committed {
+            "It is in git history: if that history was ever pushed, or the repository is public, treat the secret as compromised"
+        } else {
+            "If it was ever pushed, published or shared (chat, ticket, paste), treat it as compromised"
+        };
+        steps.push(format!(
+            "{pushed} and revoke it {at} now, even if that breaks running services, then issue a replacement and deploy it."
+        ));
+        steps.push(
+            "If it never left this machine, rotate with an overlap window instead: issue a new secret, deploy it everywhere the old one is used, confirm traffic has moved to it (the provider's last-used data or request logs), then revoke the old one."
+                .into(),
+        );
+        steps.extend(rule.rotation.iter().cloned());
+        let logs = if rule.kind == RuleKind::Generic {
+            "the issuing service's".to_string()
+        } else {
+            format!("{provider}'s")
+        };
+        steps.push(format!(
+            "Check {logs} logs for requests you do not recognise made with the old secret since it was exposed."
+        ));
+        steps.push(
+            "Keep the new secret out of source: read it from the environment or a secret manager, and add files such as .env to .gitignore."
+                .into(),
+        );
+        if exposure == Exposure::Committed {
+            steps.push(
+                "Only after revoking, purge the secret from history (git filter-repo), force-push and have collaborators re-clone: rewriting history does not un-leak it."
+                    .into(),
+            );
+        }
+        format!("Revoke and rotate this {provider} secret")
     };
     Remediation {
         summary,
         steps,
         revoke_url: url.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::parse_rule_file;
+
+    fn rule(severity: &str, public: bool) -> Rule {
+        let toml = format!(
+            r#"
+[[rule]]
+id = "demo-key"
+name = "Demo key"
+provider = "Demo"
+description = "test"
+keywords = ["demo_"]
+regex = 'demo_[a-z]+'
+severity = "{severity}"
+confidence = "high"
+public = {public}
+revoke_url = "https://example.invalid/keys"
+rotation = ["Roll the key in the dashboard."]
+"#
+        );
+        parse_rule_file(&toml, "t.toml").unwrap().remove(0)
+    }
+
+    #[test]
+    fn pushed_secrets_are_revoked_first_and_purged_only_after() {
+        let r = playbook(&rule("critical", false), Exposure::Committed);
+        assert!(r.steps[0].contains("revoke it at https://example.invalid/keys now"));
+        assert!(r.steps[1].contains("overlap window"));
+        assert_eq!(r.steps[2], "Roll the key in the dashboard.");
+        let purge = r
+            .steps
+            .iter()
+            .position(|s| s.contains("filter-repo"))
+            .unwrap();
+        assert_eq!(purge, r.steps.len() - 1, "purging comes last");
+        assert!(r.steps[purge].starts_with("Only after revoking"));
+        assert!(r.steps.iter().any(|s| s.contains(".gitignore")));
+    }
+
+    #[test]
+    fn unknown_exposure_does_not_ask_for_a_history_rewrite() {
+        let r = playbook(&rule("high", false), Exposure::Unknown);
+        assert!(r.steps[0].starts_with("If it was ever pushed"));
+        assert!(!r.steps.iter().any(|s| s.contains("filter-repo")));
+    }
+
+    #[test]
+    fn test_keys_get_calm_steps() {
+        let r = playbook(&rule("low", false), Exposure::Committed);
+        assert_eq!(r.summary, "Rotate this Demo test credential");
+        assert!(r.steps[0].contains("no emergency"));
+        assert!(!r.steps.iter().any(|s| s.contains("now")));
+    }
+
+    #[test]
+    fn staged_and_public_secrets() {
+        let staged = playbook(&rule("critical", false), Exposure::Staged);
+        assert!(staged.steps[0].contains("nothing needs revoking"));
+        let public = playbook(&rule("low", true), Exposure::Committed);
+        assert!(public.summary.contains("no rotation needed"));
+    }
+
+    #[test]
+    fn text_and_markdown_number_the_steps() {
+        let r = playbook(&rule("critical", false), Exposure::Unknown);
+        let text = r.text();
+        assert!(text.starts_with("Revoke and rotate this Demo secret\n1. "));
+        assert!(r
+            .markdown()
+            .starts_with("**Revoke and rotate this Demo secret**\n\n1. "));
+        assert_eq!(text.lines().count(), r.steps.len() + 1);
     }
 }

@@ -1,12 +1,23 @@
-//! The terminal report: findings grouped by file, each with its redacted line, rule, severity
-//! and entropy, then what to do, once per distinct secret, and a closing summary.
+//! The terminal report: findings grouped by file, each with its redacted line (the secret's span
+//! highlighted), rule, severity and entropy; then what to do, once per distinct secret; and a
+//! closing summary line for stderr. Laid out for an 80-column terminal.
+//!
+//! Everything shown comes from scanned files or git metadata, so control characters are
+//! replaced before printing: a file must not be able to drive the terminal.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::ops::Range;
 
-use super::ScanReport;
+use super::{distinct_secrets, short_fingerprint, ScanReport};
 use crate::finding::Finding;
+use crate::remediate::Exposure;
 use crate::rules::Severity;
+
+/// Width the report is laid out for.
+const WIDTH: usize = 80;
+/// Indent of a finding's detail lines, under its rule name.
+const INDENT: usize = 9;
 
 struct Paint {
     on: bool,
@@ -14,7 +25,7 @@ struct Paint {
 
 impl Paint {
     fn wrap(&self, code: &str, text: &str) -> String {
-        if self.on {
+        if self.on && !text.is_empty() {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_string()
@@ -26,14 +37,21 @@ impl Paint {
     fn dim(&self, t: &str) -> String {
         self.wrap("2", t)
     }
-    fn severity(&self, s: Severity) -> String {
-        let code = match s {
+    fn severity_code(s: Severity) -> &'static str {
+        match s {
             Severity::Critical => "1;31",
             Severity::High => "31",
             Severity::Medium => "33",
             Severity::Low => "36",
-        };
-        self.wrap(code, &format!("{s:<8}"))
+        }
+    }
+    fn severity(&self, s: Severity) -> String {
+        // Padded before colouring, so the escape codes do not count towards the width.
+        self.wrap(Self::severity_code(s), &format!("{:<8}", s.to_string()))
+    }
+    /// The secret's span in a context line: bold, underlined, in its severity's colour.
+    fn secret(&self, s: Severity, text: &str) -> String {
+        self.wrap(&format!("{};4", Self::severity_code(s)), text)
     }
 }
 
@@ -44,7 +62,7 @@ pub fn write(report: &ScanReport, color: bool, out: &mut dyn Write) -> io::Resul
         by_path.entry(&f.location.path).or_default().push(f);
     }
     for (path, findings) in &by_path {
-        writeln!(out, "{}", paint.bold(path))?;
+        writeln!(out, "{}", paint.bold(&clean(path)))?;
         for f in findings {
             write_finding(f, &paint, out)?;
         }
@@ -55,77 +73,113 @@ pub fn write(report: &ScanReport, color: bool, out: &mut dyn Write) -> io::Resul
 
 fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
     let loc = &f.location;
+    let position = format!("{}:{}", loc.line, loc.column);
     writeln!(
         out,
-        "  {:>5}:{:<4} {} {} {}",
-        loc.line,
-        loc.column,
+        "{:>7}  {} {}",
+        position,
         paint.severity(f.severity),
-        f.rule_name,
-        paint.dim(&format!("[{}]", f.rule))
+        clean(&f.rule_name)
     )?;
-    writeln!(out, "             {}", f.context)?;
-    let mut detail = format!(
-        "secret {}  sha256 {}…  {:.0} bits",
-        f.secret.redacted,
-        &f.secret.sha256[..12],
-        f.secret.entropy_bits
-    );
-    if let Some(value) = &f.secret.value {
-        detail.push_str(&format!("  value {value}"));
-    }
+    let pad = " ".repeat(INDENT);
+    let (line, span) = fit_context(&f.context, shown_secret(f), WIDTH - INDENT);
+    let line = match span {
+        Some(span) => format!(
+            "{}{}{}",
+            &line[..span.start],
+            paint.secret(f.severity, &line[span.clone()]),
+            &line[span.end..]
+        ),
+        None => line,
+    };
+    writeln!(out, "{pad}{line}")?;
+    let mut detail = vec![
+        f.rule.clone(),
+        format!("sha256 {}…", short_fingerprint(&f.secret.sha256)),
+        format!("{:.1} bits", f.secret.entropy_bits),
+        format!("{} chars", f.secret.length),
+    ];
     if let Some(enc) = f.decoded {
-        detail.push_str(&format!("  (decoded from {enc:?})").to_lowercase());
+        detail.push(format!("decoded from {enc:?}").to_lowercase());
     }
-    writeln!(out, "             {}", paint.dim(&detail))?;
+    for line in wrap_parts(&detail, WIDTH - INDENT) {
+        writeln!(out, "{pad}{}", paint.dim(&line))?;
+    }
+    if let Some(value) = &f.secret.value {
+        writeln!(out, "{pad}value {}", clean(value))?;
+    }
     if let Some(c) = &f.commit {
-        writeln!(
-            out,
-            "             {}",
-            paint.dim(&format!(
-                "introduced in {} by {} <{}> on {}: {}{}",
-                &c.id[..c.id.len().min(12)],
-                c.author,
-                c.email,
-                c.date,
-                c.summary,
-                if c.present_at_head {
-                    " (still in HEAD)"
-                } else {
-                    " (removed before HEAD)"
-                }
-            ))
-        )?;
+        let mut text = format!(
+            "introduced in {} by {} <{}> on {}: {} ({})",
+            &c.id[..c.id.len().min(12)],
+            c.author,
+            c.email,
+            c.date,
+            c.summary,
+            if c.present_at_head {
+                "still in HEAD"
+            } else {
+                "removed before HEAD"
+            }
+        );
+        if !c.other_locations.is_empty() {
+            text.push_str(&format!(
+                "; also at {} other place(s) in history",
+                c.other_locations.len()
+            ));
+        }
+        for line in wrap(&clean(&text), WIDTH - INDENT) {
+            writeln!(out, "{pad}{}", paint.dim(&line))?;
+        }
     }
     Ok(())
 }
 
+/// The text of the secret as it appears in the context line.
+fn shown_secret(f: &Finding) -> &str {
+    f.secret.value.as_deref().unwrap_or(&f.secret.redacted)
+}
+
 /// Steps once per distinct secret, most severe first.
 fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    let mut unique: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| seen.insert(&f.secret.sha256))
-        .collect();
-    unique.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    for f in unique {
+    for group in distinct_secrets(findings) {
+        let f = group[0];
+        let heading = format!(
+            "What to do about {} ({})",
+            clean(&f.secret.redacted),
+            clean(&f.rule_name),
+        );
+        for line in wrap(&heading, WIDTH) {
+            writeln!(out, "{}", paint.bold(&line))?;
+        }
+        let mut places: Vec<String> = group
+            .iter()
+            .map(|f| format!("{}:{}", clean(&f.location.path), f.location.line))
+            .collect();
+        places.dedup();
         writeln!(
             out,
-            "{} {} ({}, {})",
-            paint.bold("What to do:"),
-            f.remediation.summary,
-            f.secret.redacted,
-            f.location.path
+            "  {}",
+            paint.dim(&format!("sha256 {}…", short_fingerprint(&f.secret.sha256)))
         )?;
+        let found = format!("found at {}", places.join(", "));
+        for line in wrap(&found, WIDTH - 2) {
+            writeln!(out, "  {}", paint.dim(&line))?;
+        }
+        writeln!(out, "  {}:", clean(&f.remediation.summary))?;
         for (i, step) in f.remediation.steps.iter().enumerate() {
-            writeln!(out, "  {}. {step}", i + 1)?;
+            let number = format!("{:>2}. ", i + 1);
+            for (j, line) in wrap(&clean(step), WIDTH - 6).iter().enumerate() {
+                let lead = if j == 0 { number.as_str() } else { "    " };
+                writeln!(out, "  {lead}{line}")?;
+            }
         }
         writeln!(out)?;
     }
     Ok(())
 }
 
-/// One-paragraph summary for stderr.
+/// The closing line for stderr: findings by severity, then what was scanned.
 pub fn summary_line(report: &ScanReport) -> String {
     let s = &report.summary;
     let mut by_severity: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
@@ -141,25 +195,43 @@ pub fn summary_line(report: &ScanReport) -> String {
     let found = if counts.is_empty() {
         "no secrets found".to_string()
     } else {
-        format!("{} finding(s): {}", s.findings, counts.join(", "))
+        let secrets = distinct_secrets(report.findings).len();
+        format!(
+            "{} finding(s) ({}) of {secrets} distinct secret(s)",
+            s.findings,
+            counts.join(", ")
+        )
     };
-    let mut line = format!(
-        "keyhound: {found}; scanned {} file(s), {} in {:.2}s ({})",
-        s.files,
-        human_bytes(s.bytes),
-        report.elapsed.as_secs_f64(),
-        report.target
-    );
-    if s.skipped > 0 {
-        line.push_str(&format!(
-            "; skipped {} binary or oversized file(s)",
-            s.skipped
-        ));
-    }
+    let mut line = format!("keyhound: {found}; {}", scan_totals(report));
     if s.errors > 0 {
         line.push_str(&format!("; {} error(s)", s.errors));
     }
     line
+}
+
+/// What was scanned, how much and how fast: `scanned 6 files, 1.2 KiB in 0.01s (path x)`.
+pub fn scan_totals(report: &ScanReport) -> String {
+    let s = &report.summary;
+    let unit = if report.exposure == Exposure::Committed {
+        "blob"
+    } else {
+        "file"
+    };
+    let mut text = format!(
+        "scanned {} {unit}{}, {} in {:.2}s ({})",
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        human_bytes(s.bytes),
+        report.elapsed.as_secs_f64(),
+        clean(report.target)
+    );
+    if s.skipped > 0 {
+        text.push_str(&format!(
+            "; skipped {} binary or oversized file(s)",
+            s.skipped
+        ));
+    }
+    text
 }
 
 fn human_bytes(n: u64) -> String {
@@ -174,5 +246,137 @@ fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Replaces control characters (escape sequences, carriage returns) so untrusted text cannot
+/// move the cursor or recolour the terminal; tabs become spaces.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Cuts a context line to `width` characters around the secret, marking cuts with `…`, and
+/// returns the byte range of the secret in the result (if it is there).
+fn fit_context(context: &str, secret: &str, width: usize) -> (String, Option<Range<usize>>) {
+    let chars: Vec<char> = clean(context).chars().collect();
+    let secret: Vec<char> = clean(secret).chars().collect();
+    let found = (!secret.is_empty() && secret.len() <= chars.len())
+        .then(|| {
+            chars
+                .windows(secret.len())
+                .position(|w| w == secret.as_slice())
+        })
+        .flatten();
+    let (from, to) = if chars.len() <= width {
+        (0, chars.len())
+    } else {
+        let (s, e) = found.map_or((0, 0), |at| (at, at + secret.len()));
+        // Centre the secret in the room left, keeping one column for each `…`.
+        let room = width.saturating_sub(2);
+        let before = room.saturating_sub(e - s) / 2;
+        let from = s.saturating_sub(before);
+        let to = (from + room).min(chars.len());
+        let from = to.saturating_sub(room);
+        (from, to)
+    };
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut span = None;
+    for (i, c) in chars.iter().enumerate().take(to).skip(from) {
+        if Some(i) == found {
+            span = Some(out.len()..out.len());
+        }
+        out.push(*c);
+        if let Some(range) = span.as_mut() {
+            if found.is_some_and(|at| i < at + secret.len()) {
+                range.end = out.len();
+            }
+        }
+    }
+    if to < chars.len() {
+        out.push('…');
+    }
+    (out, span.filter(|r| !r.is_empty()))
+}
+
+/// Joins `parts` with two spaces, breaking lines between parts only.
+fn wrap_parts(parts: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for part in parts {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 2 + part.chars().count() <= width => {
+                line.push_str("  ");
+                line.push_str(part);
+            }
+            _ => lines.push(part.clone()),
+        }
+    }
+    lines
+}
+
+/// Greedy word wrap to `width` characters; a word longer than the width (a URL) gets its own
+/// line rather than being split.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if len > 0 && len + 1 + n > width {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(word);
+        len += n;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_word_boundaries_and_keeps_long_words_whole() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(
+            wrap("x https://very.long/url y", 6),
+            ["x", "https://very.long/url", "y"]
+        );
+        assert_eq!(wrap("", 5), [""]);
+        let parts = ["aaa".to_string(), "b b".to_string(), "cc".to_string()];
+        assert_eq!(wrap_parts(&parts, 8), ["aaa  b b", "cc"]);
+    }
+
+    #[test]
+    fn long_context_is_cut_around_the_secret() {
+        let context = format!("{}KEY=sk_live_ab…{}", "a".repeat(100), "b".repeat(100));
+        let (line, span) = fit_context(&context, "sk_live_ab…", 40);
+        assert_eq!(line.chars().count(), 40);
+        assert!(line.starts_with('…') && line.ends_with('…'));
+        assert_eq!(&line[span.unwrap()], "sk_live_ab…");
+    }
+
+    #[test]
+    fn short_context_is_kept_and_controls_are_replaced() {
+        let (line, span) = fit_context("K=\x1b[2Jsk_…", "sk_…", 70);
+        assert_eq!(line, "K=\u{FFFD}[2Jsk_…");
+        assert_eq!(&line[span.unwrap()], "sk_…");
+        assert_eq!(fit_context("nothing", "zz", 70).1, None);
     }
 }

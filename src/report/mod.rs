@@ -1,13 +1,17 @@
 //! Reports turn findings into text for people or machines. A report never recomputes anything:
-//! it formats what the scan produced.
+//! it formats what the scan produced (findings, totals, and the rules that ran).
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::io::{self, Write};
 use std::time::Duration;
 
 use crate::finding::Finding;
+use crate::remediate::Exposure;
+use crate::rules::Rule;
 use crate::scan::Summary;
 
 /// Everything a report needs.
@@ -17,6 +21,10 @@ pub struct ScanReport<'a> {
     pub elapsed: Duration,
     /// What was scanned, in words (`directory corpus`, `standard input`).
     pub target: &'a str,
+    /// The rules the scan ran (SARIF describes those that produced results).
+    pub rules: &'a [Rule],
+    /// How far the scanned secrets may have travelled (the playbooks depend on it).
+    pub exposure: Exposure,
 }
 
 /// Machine and human formats.
@@ -25,6 +33,8 @@ pub enum Format {
     Human { color: bool },
     Json,
     Jsonl,
+    Sarif,
+    Github,
 }
 
 /// Writes `report` in `format` to `out`.
@@ -33,5 +43,74 @@ pub fn write(format: Format, report: &ScanReport, out: &mut dyn Write) -> io::Re
         Format::Human { color } => human::write(report, color, out),
         Format::Json => json::write(report, out),
         Format::Jsonl => json::write_lines(report, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Github => github::write_annotations(report, out),
+    }
+}
+
+/// The first `n` hex digits of a fingerprint: enough to tell secrets apart in a report.
+pub(crate) fn short_fingerprint(sha256: &str) -> &str {
+    &sha256[..sha256.len().min(12)]
+}
+
+/// Findings grouped by secret (fingerprint), most severe first, then in report order: the
+/// unit a playbook is written for.
+pub(crate) fn distinct_secrets(findings: &[Finding]) -> Vec<Vec<&Finding>> {
+    let mut groups: Vec<Vec<&Finding>> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for f in findings {
+        let at = *index.entry(f.secret.sha256.as_str()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[at].push(f);
+    }
+    // Stable sort: equal severities keep the order of first appearance.
+    groups.sort_by_key(|g| std::cmp::Reverse(g.iter().map(|f| f.severity).max()));
+    groups
+}
+
+/// Findings and rules for the report modules' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::finding::{Finding, Location, SecretInfo};
+    use crate::remediate::{playbook, Exposure};
+    use crate::rules::{parse_rule_file, Rule};
+
+    /// A rule per severity: `demo-critical`, `demo-high`, `demo-medium`, `demo-low`.
+    pub fn rules() -> Vec<Rule> {
+        let toml: String = ["critical", "high", "medium", "low"]
+            .iter()
+            .map(|sev| {
+                format!(
+                    "[[rule]]\nid = \"demo-{sev}\"\nname = \"Demo {sev} key\"\nprovider = \"Demo Cloud\"\ndescription = \"A demo key.\"\nkeywords = [\"demo_\"]\nregex = 'demo_[a-z]+'\nseverity = \"{sev}\"\nconfidence = \"high\"\nrevoke_url = \"https://example.invalid/keys\"\n\n"
+                )
+            })
+            .collect();
+        parse_rule_file(&toml, "t.toml").unwrap()
+    }
+
+    /// A finding of `rule` for `secret` at `path:line`, columns 7 to 28.
+    pub fn finding(rule: &Rule, secret: &[u8], path: &str, line: usize) -> Finding {
+        Finding {
+            rule: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            provider: rule.provider.clone(),
+            severity: rule.severity,
+            confidence: rule.confidence,
+            public: false,
+            secret: SecretInfo::new(secret, 5, false),
+            location: Location {
+                path: path.into(),
+                line,
+                column: 7,
+                end_line: line,
+                end_column: 28,
+            },
+            commit: None,
+            context: "KEY = demo_qwer…".into(),
+            decoded: None,
+            remediation: playbook(rule, Exposure::Committed),
+        }
     }
 }

@@ -1,0 +1,350 @@
+//! GitHub Actions output: workflow-command annotations (`--format github`), and the Markdown
+//! job summary appended to `$GITHUB_STEP_SUMMARY` whatever the format.
+//!
+//! Both are shown to everyone who can read the workflow run, so neither ever carries the secret,
+//! not even with `--show-secrets`: only its redacted prefix and fingerprint.
+
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::{distinct_secrets, human, short_fingerprint, ScanReport};
+use crate::finding::Finding;
+use crate::rules::Severity;
+
+/// Size the job summary is kept under. GitHub refuses a step summary over 1 MiB; staying well
+/// below leaves room for other steps' summaries and for this one's closing note.
+pub const SUMMARY_BUDGET: usize = 256 * 1024;
+
+/// One `::error`/`::warning`/`::notice` command per finding.
+pub fn write_annotations(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
+    for f in report.findings {
+        writeln!(out, "{}", annotation(f))?;
+    }
+    Ok(())
+}
+
+/// The workflow command for one finding. Columns are sent only for a one-line span: GitHub
+/// annotates columns within a single line. `endColumn` is the last character (inclusive).
+pub fn annotation(f: &Finding) -> String {
+    let loc = &f.location;
+    let command = match f.severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "notice",
+    };
+    let mut props = vec![
+        ("file", loc.path.clone()),
+        ("line", loc.line.to_string()),
+        ("endLine", loc.end_line.max(loc.line).to_string()),
+    ];
+    if loc.end_line <= loc.line {
+        props.push(("col", loc.column.to_string()));
+        let last = loc.end_column.saturating_sub(1).max(loc.column);
+        props.push(("endColumn", last.to_string()));
+    }
+    props.push((
+        "title",
+        format!("{} ({}, {})", f.rule_name, f.severity, f.rule),
+    ));
+    let props: Vec<String> = props
+        .iter()
+        .map(|(key, value)| format!("{key}={}", escape_property(value)))
+        .collect();
+    let mut message = format!(
+        "{} {} (sha256 {}…)",
+        f.rule_name,
+        f.secret.redacted,
+        short_fingerprint(&f.secret.sha256)
+    );
+    if let Some(c) = &f.commit {
+        let _ = write!(
+            message,
+            ", introduced in {} by {} on {}",
+            short_commit(&c.id),
+            c.author,
+            c.date
+        );
+    }
+    let _ = write!(message, ".\n{}", f.remediation.text());
+    format!(
+        "::{command} {}::{}",
+        props.join(","),
+        escape_data(message.trim_end())
+    )
+}
+
+/// Escapes a workflow command's message: `%`, CR and LF.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command property value: the message escapes plus `:` and `,`, which
+/// would otherwise end the value.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn short_commit(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// Appends the job summary for `report` to the file GitHub named in `GITHUB_STEP_SUMMARY`.
+pub fn append_step_summary(path: &Path, report: &ScanReport) -> io::Result<()> {
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(step_summary(report, SUMMARY_BUDGET).as_bytes())
+}
+
+/// The job summary in Markdown: a table of findings, then the steps once per distinct secret,
+/// cut short (with a note of how much was left out) before it reaches `budget` bytes.
+pub fn step_summary(report: &ScanReport, budget: usize) -> String {
+    let mut out = String::new();
+    let n = report.findings.len();
+    let secrets = distinct_secrets(report.findings);
+    if n == 0 {
+        out.push_str("## keyhound: no secrets found\n\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "## keyhound: {n} finding{} ({} distinct secret{})\n",
+            plural(n),
+            secrets.len(),
+            plural(secrets.len())
+        );
+    }
+    let _ = writeln!(out, "{}\n", md_text(&human::scan_totals(report)));
+    if n == 0 {
+        return out;
+    }
+    // Reserve room for the closing notes so they always fit.
+    let budget = budget.saturating_sub(512);
+
+    out.push_str("| Severity | Rule | Location | Secret | SHA-256 |\n|---|---|---|---|---|\n");
+    // Most severe first; the sort is stable, so equal severities keep the report's order.
+    let mut rows: Vec<&Finding> = report.findings.iter().collect();
+    rows.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for (shown, f) in rows.into_iter().enumerate() {
+        let row = table_row(f);
+        if out.len() + row.len() > budget {
+            let _ = writeln!(
+                out,
+                "\n… and {} more finding(s) not shown here; see the full report.",
+                n - shown
+            );
+            return out;
+        }
+        out.push_str(&row);
+    }
+
+    out.push_str("\n### What to do\n\n");
+    for (shown, group) in secrets.iter().enumerate() {
+        let section = playbook_section(group);
+        if out.len() + section.len() > budget {
+            let _ = writeln!(
+                out,
+                "… and steps for {} more secret(s) not shown here; see the full report.",
+                secrets.len() - shown
+            );
+            return out;
+        }
+        out.push_str(&section);
+    }
+    out
+}
+
+fn table_row(f: &Finding) -> String {
+    let loc = &f.location;
+    let mut place = format!("{}:{}", loc.path, loc.line);
+    if let Some(c) = &f.commit {
+        let _ = write!(place, " @ {}", short_commit(&c.id));
+    }
+    format!(
+        "| {} | {} ({}) | {} | {} | {} |\n",
+        f.severity,
+        md_text(&f.rule_name),
+        md_code(&f.rule),
+        md_code(&place),
+        md_code(&f.secret.redacted),
+        md_code(short_fingerprint(&f.secret.sha256)),
+    )
+}
+
+fn playbook_section(group: &[&Finding]) -> String {
+    let first = group[0];
+    let mut places: Vec<String> = group
+        .iter()
+        .map(|f| format!("{}:{}", f.location.path, f.location.line))
+        .collect();
+    places.dedup();
+    let shown = places.len().min(5);
+    let mut where_ = places[..shown]
+        .iter()
+        .map(|p| md_code(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if places.len() > shown {
+        let _ = write!(where_, " and {} more", places.len() - shown);
+    }
+    let mut out = format!(
+        "#### {} {} (SHA-256 {})\n\nFound at {where_}.\n\n**{}**\n\n",
+        md_text(&first.rule_name),
+        md_code(&first.secret.redacted),
+        md_code(short_fingerprint(&first.secret.sha256)),
+        md_text(&first.remediation.summary),
+    );
+    for (i, step) in first.remediation.steps.iter().enumerate() {
+        let _ = writeln!(out, "{}. {}", i + 1, md_text(step));
+    }
+    out.push('\n');
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Text from a scanned tree or a rule file, made inert in Markdown: HTML is escaped (a file
+/// name must not become a tag), table pipes escaped, line breaks flattened. Backtick code spans
+/// and URLs in rule text are left to render.
+fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '\r' | '\n' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span for `text`, with a fence longer than any backtick run inside it, and pipes
+/// escaped (GitHub applies the table-pipe escape inside code spans too).
+fn md_code(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
+    let longest = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if flat.starts_with('`') || flat.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{}{pad}{fence}", flat.replace('|', "\\|"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remediate::Exposure;
+    use crate::report::testing::{finding, rules};
+    use crate::scan::Summary;
+    use std::time::Duration;
+
+    fn report<'a>(findings: &'a [Finding], rules: &'a [crate::rules::Rule]) -> ScanReport<'a> {
+        ScanReport {
+            findings,
+            summary: Summary::default(),
+            elapsed: Duration::ZERO,
+            target: "test",
+            rules,
+            exposure: Exposure::Committed,
+        }
+    }
+
+    #[test]
+    fn severities_map_to_annotation_levels() {
+        let rules = rules();
+        let levels: Vec<String> = rules
+            .iter()
+            .map(|r| annotation(&finding(r, b"demo_qwertyuiopasdfgh", "a.env", 2)))
+            .map(|a| a[2..a.find(' ').unwrap()].to_string())
+            .collect();
+        assert_eq!(levels, ["error", "error", "warning", "notice"]);
+    }
+
+    #[test]
+    fn columns_only_for_a_one_line_span_and_never_the_secret() {
+        let rules = rules();
+        let mut f = finding(&rules[0], b"demo_qwertyuiopasdfgh", "a:b.env", 2);
+        let one_line = annotation(&f);
+        assert!(one_line.starts_with("::error file=a%3Ab.env,line=2,endLine=2,col=7,endColumn=27,"));
+        f.location.end_line = 4;
+        let multi = annotation(&f);
+        assert!(multi.starts_with("::error file=a%3Ab.env,line=2,endLine=4,title="));
+        assert!(!multi.contains("col="));
+        assert!(!one_line.contains("qwertyuiop") && !multi.contains("qwertyuiop"));
+        assert_eq!(
+            one_line.lines().count(),
+            1,
+            "newlines in the message are escaped"
+        );
+    }
+
+    #[test]
+    fn step_summary_is_cut_short_with_a_note() {
+        let rules = rules();
+        let findings: Vec<Finding> = (0..500)
+            .map(|i| {
+                let secret = format!("demo_{i:06}qwertyuiop");
+                finding(
+                    &rules[i % 4],
+                    secret.as_bytes(),
+                    &format!("src/file{i}.env"),
+                    i + 1,
+                )
+            })
+            .collect();
+        let full = step_summary(&report(&findings, &rules), usize::MAX);
+        assert!(full.starts_with("## keyhound: 500 findings (500 distinct secrets)"));
+        assert!(!full.contains("more finding"));
+
+        let budget = 20 * 1024;
+        let cut = step_summary(&report(&findings, &rules), budget);
+        assert!(cut.len() <= budget, "{} bytes", cut.len());
+        let shown = cut.matches("| `src/file").count();
+        assert!(shown > 10 && shown < 500);
+        assert!(cut.contains(&format!("… and {} more finding(s)", 500 - shown)));
+        // Most severe first: the rows that were cut are the least severe.
+        assert!(cut.contains("| critical |") && !cut.contains("| low |"));
+
+        let cut = step_summary(&report(&findings, &rules), 120 * 1024);
+        assert!(cut.contains("### What to do") && cut.contains("more secret(s)"));
+        assert!(cut.len() <= 120 * 1024);
+    }
+
+    #[test]
+    fn a_clean_scan_has_a_short_summary() {
+        let rules = rules();
+        let md = step_summary(&report(&[], &rules), SUMMARY_BUDGET);
+        assert!(md.starts_with("## keyhound: no secrets found\n\nscanned 0 blobs"));
+        assert!(!md.contains('|'));
+    }
+
+    #[test]
+    fn escapes_follow_githubs_rules() {
+        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(escape_data("a:b,c"), "a:b,c");
+    }
+
+    #[test]
+    fn markdown_is_inert() {
+        assert_eq!(md_text("<img src=x> a|b"), "&lt;img src=x&gt; a\\|b");
+        assert_eq!(md_code("a`b"), "``a`b``");
+        assert_eq!(md_code("`x"), "`` `x ``");
+        assert_eq!(md_code("p|q"), "`p\\|q`");
+    }
+}
