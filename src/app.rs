@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             BaselineTarget::Dir(args) => scan_dir(common, args, Delivery::Baseline),
             BaselineTarget::Stdin(args) => scan_stdin(common, args, Delivery::Baseline),
         },
+        Command::Git(args) => crate::history::run(common, args),
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
         Command::Keycheck => keycheck::run(common),
     }

@@ -19,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan files on disk (default: the current directory), honouring .gitignore.
     Dir(DirArgs),
+    /// Scan git history: every distinct blob reachable from the chosen refs, once, with the
+    /// commit that introduced each secret.
+    Git(GitArgs),
     /// Scan standard input.
     Stdin(StdinArgs),
     /// Work with the rule pack: list, show one rule, or check a rule file's examples.
@@ -56,6 +59,29 @@ pub struct DirArgs {
     /// Also scan files that .gitignore, .ignore and similar files exclude.
     #[arg(long)]
     pub no_ignore: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// Repository to scan (a working tree, a bare repository, or any directory inside one).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Scan only these local (or remote-tracking) branches and their history.
+    #[arg(long, value_name = "NAME", num_args = 1.., conflicts_with_all = ["all", "refs"])]
+    pub branch: Vec<String>,
+    /// Scan every ref: branches, tags, remote-tracking branches, notes, stash.
+    #[arg(long, conflicts_with = "refs")]
+    pub all: bool,
+    /// Scan the history of these refs or revisions (`origin/main`, `v1.2`, a commit id).
+    #[arg(long = "ref", id = "refs", value_name = "REF", num_args = 1..)]
+    pub refs: Vec<String>,
+    /// Scan only blobs introduced by commits in A..B (reachable from B, not from A); for CI and
+    /// pre-push. Blobs already in A's tree are not reported again.
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["branch", "all", "refs", "since"])]
+    pub range: Option<String>,
+    /// Same as `--range REF..HEAD`.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["branch", "all", "refs"])]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -70,13 +70,13 @@ pub struct Provenance {
     pub summary: String,
     /// Whether the secret is still in the tree at HEAD.
     pub present_at_head: bool,
-    /// Other places (commit, path, line) where the same secret appears.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Other places (commit, path, line) where the same secret appears: later versions of
+    /// the file, other files, other branches.
     pub other_locations: Vec<OtherLocation>,
 }
 
 /// A further occurrence of a secret already reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OtherLocation {
     pub commit: String,
     pub path: String,

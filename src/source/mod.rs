@@ -2,6 +2,7 @@
 //! chunks of bytes with a path, delivered to a `ChunkSink`. A source never knows what a rule is.
 
 pub mod dir;
+pub mod git;
 pub mod stdin;
 
 use std::io::{self, Read};

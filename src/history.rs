@@ -1,0 +1,211 @@
+//! `keyhound git`: walks a repository's history, scans every distinct blob once in parallel,
+//! attributes each secret to the commit that introduced it, and reports. Errors that make the
+//! scan meaningless (no repository, a revision that is not there) stop it before any work.
+
+use std::collections::HashSet;
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::app;
+use crate::baseline::Suppressions;
+use crate::cli::{CommonArgs, GitArgs};
+use crate::engine::Engine;
+use crate::finding::Finding;
+use crate::provenance;
+use crate::remediate::Exposure;
+use crate::report::ScanReport;
+use crate::scan::Scanner;
+use crate::source::git::{GitRepo, Selection};
+use crate::source::ChunkSink;
+
+/// Problems printed one per line before they are summed up, so a repository with thousands of
+/// missing objects (a partial clone) does not bury the report.
+const PROBLEMS_SHOWN: usize = 20;
+
+/// Runs `keyhound git`.
+pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let repo = GitRepo::open(&args.repo)?;
+    let selection = selection(args)?;
+    let root = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
+    let policy = app::load_policy(common, &root)?;
+    let engine = Engine::new(policy.pack, common.max_decode_depth);
+    let scanner = Scanner::new(
+        &engine,
+        &policy.allowlist,
+        app::report_policy(common, Exposure::Committed),
+    );
+
+    if repo.is_shallow() && !common.quiet {
+        eprintln!(
+            "keyhound: note: {} is a shallow clone, so its history is cut: commits before the \
+             cut are not scanned (fetch the full history with `git fetch --unshallow`, or \
+             `fetch-depth: 0` in actions/checkout)",
+            args.repo.display()
+        );
+    }
+    let progress = Progress::new(common);
+    let history = repo.walk(&selection, &mut |walked| progress.walked(walked))?;
+    if !common.quiet {
+        for note in &history.notes {
+            eprintln!("keyhound: note: {note}");
+        }
+    }
+    for problem in &history.problems {
+        scanner.error("<history>", problem);
+    }
+
+    progress.reading(history.len());
+    let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
+    let on_blob = |index: usize, path: &str, bytes: &[u8]| {
+        if policy.allowlist.allows_path(path) {
+            return;
+        }
+        scanner.count_chunk(bytes.len());
+        let findings = scanner.findings_in(path, bytes);
+        if !findings.is_empty() {
+            if let Ok(mut found) = found.lock() {
+                found.push((index, findings));
+            }
+        }
+    };
+    history.scan(
+        app::threads(common),
+        common.max_file_size,
+        &on_blob,
+        &|n| progress.read(n),
+        &scanner,
+    );
+    progress.finish();
+
+    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    let at_head = if found.is_empty() {
+        HashSet::new()
+    } else {
+        repo.blobs_at_head()?
+    };
+    let found = found
+        .into_iter()
+        .map(|(index, findings)| (history.origin(index), findings))
+        .collect();
+    let merged = provenance::attribute(found, &at_head, &mut |id| repo.commit_info(id))?;
+    scanner.record(merged);
+
+    let (mut findings, problems, mut summary) = scanner.finish();
+    // Baselines, ignore files and commit allowlists hide known findings, as for `dir`.
+    let known = Suppressions::load(common.baseline.as_deref(), &root)?;
+    findings.retain(|f| {
+        !known.hides(f)
+            && !f
+                .commit
+                .as_ref()
+                .is_some_and(|c| policy.allowlist.allows_commit(&f.rule, &c.id))
+    });
+    summary.findings = findings.len() as u64;
+    for problem in problems.iter().take(PROBLEMS_SHOWN) {
+        eprintln!("keyhound: {problem}");
+    }
+    if problems.len() > PROBLEMS_SHOWN {
+        eprintln!(
+            "keyhound: … and {} more unreadable object(s)",
+            problems.len() - PROBLEMS_SHOWN
+        );
+    }
+    let target = match &selection {
+        Selection::Range { from, to } => format!(
+            "{from}..{to} in {}: {} commit(s)",
+            args.repo.display(),
+            history.commits_walked
+        ),
+        _ => format!(
+            "git history of {}: {} commit(s)",
+            args.repo.display(),
+            history.commits_walked
+        ),
+    };
+    let report = ScanReport {
+        findings: &findings,
+        summary,
+        elapsed: started.elapsed(),
+        target: &target,
+        rules: engine.pack().rules(),
+        exposure: Exposure::Committed,
+    };
+    app::emit(common, &report)?;
+    Ok(app::exit_code(common, &report))
+}
+
+fn selection(args: &GitArgs) -> Result<Selection> {
+    Ok(if let Some(range) = &args.range {
+        Selection::range(range)?
+    } else if let Some(since) = &args.since {
+        Selection::Range {
+            from: since.clone(),
+            to: "HEAD".into(),
+        }
+    } else if args.all {
+        Selection::All
+    } else if !args.branch.is_empty() {
+        Selection::Branches(args.branch.clone())
+    } else if !args.refs.is_empty() {
+        Selection::Refs(args.refs.clone())
+    } else {
+        Selection::Default
+    })
+}
+
+/// The progress display on stderr: a spinner while walking commits, then a bar over blobs.
+/// Shown only to a person at a terminal: never in CI, pre-commit hooks, or with `-q`.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(common: &CommonArgs) -> Progress {
+        let wanted = !common.no_progress
+            && !common.quiet
+            && io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            && std::env::var_os("PRE_COMMIT").is_none();
+        Progress(wanted.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_message("walking history");
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    fn walked(&self, commits: usize) {
+        if let Some(bar) = &self.0 {
+            if commits % 256 == 0 {
+                bar.set_message(format!("walking history: {commits} commits"));
+            }
+        }
+    }
+
+    fn reading(&self, blobs: usize) {
+        if let Some(bar) = &self.0 {
+            let style =
+                ProgressStyle::with_template("{bar:30} {pos}/{len} blobs, {elapsed} ({eta} left)")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_length(blobs as u64);
+            bar.set_position(0);
+        }
+    }
+
+    fn read(&self, blobs: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(blobs);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

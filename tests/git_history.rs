@@ -1,0 +1,669 @@
+//! `keyhound git` over real repositories built with the git CLI in temp dirs: history-only
+//! secrets, one finding per secret with its other locations, merges, renames, tag-only commits,
+//! bare, shallow and worktree checkouts, submodules, commit ranges, binary blobs, and a "git
+//! bomb" of duplicated trees.
+//!
+//! The scans use a config with a single Stripe-style rule (and no built-in pack), so what they
+//! find does not change as the rule pack grows. Tokens are generated at run time.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::Command as BinCommand;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const RULE_ID: &str = "stripe-live-secret-key";
+
+const CONFIG: &str = r#"
+[rules]
+use_default = false
+
+[[rule]]
+id = "stripe-live-secret-key"
+name = "Stripe live secret key"
+provider = "Stripe"
+description = "Secret API key for live mode; format per Stripe's API-keys documentation."
+keywords = ["sk_live_"]
+regex = '''\b(?P<secret>sk_live_[0-9A-Za-z]{24,247})\b'''
+min_entropy_bits = 120
+severity = "critical"
+confidence = "high"
+revoke_url = "https://dashboard.stripe.com/apikeys"
+"#;
+
+/// A deterministic source of Stripe-shaped test tokens.
+struct Tokens(u64);
+
+impl Tokens {
+    fn new(seed: u64) -> Tokens {
+        Tokens(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn next(&mut self) -> String {
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let random: String = (0..32)
+            .map(|_| {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                BASE62[(self.0 % 62) as usize] as char
+            })
+            .collect();
+        format!("{}_{}_{random}", "sk", "live")
+    }
+}
+
+/// A workspace: a temp dir holding the config and one or more repositories.
+struct Workspace {
+    dir: TempDir,
+    /// Commit dates advance one day per commit, so they are predictable.
+    day: std::cell::Cell<u32>,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("keyhound.toml"), CONFIG).unwrap();
+        Workspace {
+            dir,
+            day: std::cell::Cell::new(1),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn config(&self) -> PathBuf {
+        self.path("keyhound.toml")
+    }
+
+    /// Initialises `name` with branch `main`.
+    fn init(&self, name: &str) -> PathBuf {
+        let repo = self.path(name);
+        fs::create_dir_all(&repo).unwrap();
+        self.git(&repo, &["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// Runs git in `repo` with a fixed identity and a date one day after the previous
+    /// commit's; panics on failure.
+    fn git(&self, repo: &Path, args: &[&str]) -> String {
+        let out = self.try_git(repo, args);
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn try_git(&self, repo: &Path, args: &[&str]) -> Output {
+        let day = self.day.get();
+        let date = format!("2024-03-{day:02} 10:20:30 +0100");
+        Command::new("git")
+            .current_dir(repo)
+            .args([
+                "-c",
+                "user.name=Alice Example",
+                "-c",
+                "user.email=alice@example.com",
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "tag.gpgsign=false",
+                "-c",
+                "protocol.file.allow=always",
+            ])
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .output()
+            .unwrap()
+    }
+
+    /// Writes files (path, content) and commits them all; returns the commit id.
+    fn commit(&self, repo: &Path, message: &str, files: &[(&str, &str)]) -> String {
+        for (path, content) in files {
+            let path = repo.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, content).unwrap();
+        }
+        self.git(repo, &["add", "-A"]);
+        self.commit_staged(repo, message)
+    }
+
+    fn commit_staged(&self, repo: &Path, message: &str) -> String {
+        self.git(repo, &["commit", "-q", "--allow-empty", "-m", message]);
+        self.day.set(self.day.get() + 1);
+        self.git(repo, &["rev-parse", "HEAD"])
+    }
+
+    /// The date git was given for the commit made on `day`, as keyhound reports it.
+    fn date_of_day(day: u32) -> String {
+        format!("2024-03-{day:02}T10:20:30+01:00")
+    }
+
+    /// Runs `keyhound git` with this workspace's config and JSON output.
+    fn scan(&self, target: &Path, extra: &[&str]) -> Scan {
+        let mut cmd = BinCommand::cargo_bin("keyhound").unwrap();
+        cmd.arg("git")
+            .arg(target)
+            .args(extra)
+            .arg("--config")
+            .arg(self.config())
+            .args(["--format", "json", "--no-progress"])
+            .env_remove("GIT_DIR");
+        let out = cmd.output().unwrap();
+        Scan {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+struct Scan {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Scan {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    fn findings(&self) -> Vec<Value> {
+        self.json()["findings"].as_array().unwrap().clone()
+    }
+
+    /// The finding for `secret`, which must be the only one with its fingerprint.
+    fn finding_for(&self, secret: &str) -> Value {
+        let sha = sha256(secret);
+        let matching: Vec<Value> = self
+            .findings()
+            .into_iter()
+            .filter(|f| f["secret"]["sha256"] == sha.as_str())
+            .collect();
+        assert_eq!(matching.len(), 1, "findings for one secret: {matching:#?}");
+        matching.into_iter().next().unwrap()
+    }
+
+    /// No output may carry a raw secret.
+    fn assert_hides(&self, secrets: &[&str]) {
+        for secret in secrets {
+            assert!(!self.stdout.contains(secret), "raw secret on stdout");
+            assert!(!self.stderr.contains(secret), "raw secret on stderr");
+        }
+    }
+}
+
+fn sha256(text: &str) -> String {
+    keyhound::finding::fingerprint(text.as_bytes())
+}
+
+fn other_locations(finding: &Value) -> Vec<(String, String, u64)> {
+    finding["commit"]["other_locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["commit"].as_str().unwrap().to_string(),
+                o["path"].as_str().unwrap().to_string(),
+                o["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn secret_deleted_later_is_reported_from_history_with_its_commit() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(1);
+    let secret = tokens.next();
+    let repo = ws.init("repo");
+    ws.commit(&repo, "Initial commit", &[("README.md", "# demo\n")]);
+    let day = ws.day.get();
+    let added = ws.commit(
+        &repo,
+        "Add payment settings\n\nBody text.",
+        &[(
+            "app/settings.py",
+            &format!("DEBUG = False\n\nSTRIPE_KEY = \"{secret}\"\n"),
+        )],
+    );
+    fs::remove_file(repo.join("app/settings.py")).unwrap();
+    ws.commit(&repo, "Remove settings", &[]);
+
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&secret]);
+    let findings = scan.findings();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f["rule"], RULE_ID);
+    assert_eq!(f["location"]["path"], "app/settings.py");
+    assert_eq!(f["location"]["line"], 3);
+    assert_eq!(f["location"]["column"], 15);
+    let commit = &f["commit"];
+    assert_eq!(commit["id"], added.as_str());
+    assert_eq!(commit["author"], "Alice Example");
+    assert_eq!(commit["email"], "alice@example.com");
+    assert_eq!(commit["date"], Workspace::date_of_day(day).as_str());
+    assert_eq!(commit["summary"], "Add payment settings");
+    assert_eq!(commit["present_at_head"], false);
+    assert_eq!(commit["other_locations"], serde_json::json!([]));
+    let first_step = f["remediation"]["steps"][0].as_str().unwrap();
+    assert!(first_step.contains("git history"), "{first_step}");
+    assert_eq!(scan.json()["summary"]["findings"], 1);
+}
+
+#[test]
+fn one_secret_in_many_commits_and_branches_is_one_finding_with_other_locations() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(2);
+    let secret = tokens.next();
+    let repo = ws.init("repo");
+    let first = ws.commit(
+        &repo,
+        "Add env",
+        &[("config/app.env", &format!("STRIPE={secret}\n"))],
+    );
+    let second = ws.commit(
+        &repo,
+        "Add a setting above",
+        &[("config/app.env", &format!("MODE=live\nSTRIPE={secret}\n"))],
+    );
+    // Unrelated commits that keep the same blob must not add locations.
+    for i in 0..5 {
+        ws.commit(
+            &repo,
+            &format!("Docs {i}"),
+            &[("docs.md", &format!("v{i}\n"))],
+        );
+    }
+    ws.git(&repo, &["checkout", "-q", "-b", "deploy"]);
+    let on_branch = ws.commit(
+        &repo,
+        "Deploy script",
+        &[(
+            "deploy/run.sh",
+            &format!("#!/bin/sh\n# deploy\nexport STRIPE_KEY={secret}\n"),
+        )],
+    );
+    ws.git(&repo, &["checkout", "-q", "main"]);
+    ws.commit(&repo, "More docs", &[("docs.md", "final\n")]);
+
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&secret]);
+    assert_eq!(scan.findings().len(), 1);
+    let f = scan.finding_for(&secret);
+    assert_eq!(f["location"]["path"], "config/app.env");
+    assert_eq!(f["location"]["line"], 1);
+    assert_eq!(f["commit"]["id"], first.as_str());
+    assert_eq!(f["commit"]["present_at_head"], true);
+    let mut others = other_locations(&f);
+    others.sort();
+    let mut expected = vec![
+        (second, "config/app.env".to_string(), 2),
+        (on_branch, "deploy/run.sh".to_string(), 3),
+    ];
+    expected.sort();
+    assert_eq!(others, expected);
+}
+
+#[test]
+fn merges_and_renames_keep_the_introducing_commit() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(3);
+    let (side_secret, merge_secret) = (tokens.next(), tokens.next());
+    let repo = ws.init("repo");
+    ws.commit(&repo, "Base", &[("main.txt", "base\n")]);
+    ws.git(&repo, &["checkout", "-q", "-b", "side"]);
+    let on_side = ws.commit(
+        &repo,
+        "Side work",
+        &[("side/keys.txt", &format!("one\ntwo\nkey {side_secret}\n"))],
+    );
+    ws.git(&repo, &["checkout", "-q", "main"]);
+    ws.commit(&repo, "Main work", &[("main.txt", "base\nmore\n")]);
+    // An "evil merge": the merge commit itself adds content that neither parent has.
+    ws.git(&repo, &["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    fs::write(repo.join("merged.cfg"), format!("token={merge_secret}\n")).unwrap();
+    ws.git(&repo, &["add", "merged.cfg"]);
+    let merge = ws.commit_staged(&repo, "Merge side");
+    // A pure rename keeps the blob: still the same secret, still at HEAD.
+    ws.git(&repo, &["mv", "side/keys.txt", "keys-renamed.txt"]);
+    ws.commit_staged(&repo, "Rename keys");
+
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&side_secret, &merge_secret]);
+    assert_eq!(scan.findings().len(), 2);
+    let side = scan.finding_for(&side_secret);
+    assert_eq!(side["commit"]["id"], on_side.as_str());
+    assert_eq!(side["location"]["path"], "side/keys.txt");
+    assert_eq!(side["location"]["line"], 3);
+    assert_eq!(side["commit"]["present_at_head"], true);
+    let merged = scan.finding_for(&merge_secret);
+    assert_eq!(merged["commit"]["id"], merge.as_str());
+    assert_eq!(merged["commit"]["summary"], "Merge side");
+    assert_eq!(merged["location"]["path"], "merged.cfg");
+}
+
+#[test]
+fn commit_reachable_only_from_a_tag_is_scanned_by_default() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(4);
+    let secret = tokens.next();
+    let repo = ws.init("repo");
+    ws.commit(&repo, "Base", &[("a.txt", "a\n")]);
+    ws.git(&repo, &["checkout", "-q", "--detach"]);
+    let tagged = ws.commit(
+        &repo,
+        "Release build",
+        &[("build.cfg", &format!("k={secret}\n"))],
+    );
+    ws.git(&repo, &["tag", "-a", "v1.0", "-m", "v1.0"]);
+    ws.git(&repo, &["checkout", "-q", "main"]);
+
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&secret]);
+    let f = scan.finding_for(&secret);
+    assert_eq!(f["commit"]["id"], tagged.as_str());
+    assert_eq!(f["commit"]["present_at_head"], false);
+
+    let only_main = ws.scan(&repo, &["--branch", "main"]);
+    assert_eq!(only_main.code, 0, "{}", only_main.stdout);
+    assert!(only_main.findings().is_empty());
+    let by_ref = ws.scan(&repo, &["--ref", "v1.0"]);
+    assert_eq!(by_ref.code, 1);
+    assert_eq!(by_ref.finding_for(&secret)["commit"]["id"], tagged.as_str());
+}
+
+#[test]
+fn remote_tracking_branches_are_scanned_with_all_or_by_name() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(11);
+    let secret = tokens.next();
+    let upstream = ws.init("upstream");
+    ws.commit(&upstream, "Base", &[("a.txt", "a\n")]);
+    ws.git(&upstream, &["checkout", "-q", "-b", "feature"]);
+    let on_feature = ws.commit(&upstream, "Feature", &[("f.env", &format!("K={secret}\n"))]);
+    ws.git(&upstream, &["checkout", "-q", "main"]);
+    ws.git(
+        ws.dir.path(),
+        &["clone", "-q", upstream.to_str().unwrap(), "clone"],
+    );
+    let clone = ws.path("clone");
+
+    let default = ws.scan(&clone, &[]);
+    assert_eq!(default.code, 0, "only local branches and tags by default");
+    for args in [&["--all"][..], &["--branch", "origin/feature"][..]] {
+        let scan = ws.scan(&clone, args);
+        assert_eq!(scan.code, 1, "{args:?}: {}", scan.stderr);
+        scan.assert_hides(&[&secret]);
+        assert_eq!(
+            scan.finding_for(&secret)["commit"]["id"],
+            on_feature.as_str()
+        );
+    }
+}
+
+#[test]
+fn bare_clone_and_linked_worktree_are_scanned() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(5);
+    let secret = tokens.next();
+    let repo = ws.init("repo");
+    let added = ws.commit(&repo, "Add key", &[("k.env", &format!("KEY={secret}\n"))]);
+    ws.commit(&repo, "Later", &[("b.txt", "b\n")]);
+    let bare = ws.path("bare.git");
+    ws.git(
+        ws.dir.path(),
+        &["clone", "-q", "--bare", repo.to_str().unwrap(), "bare.git"],
+    );
+    let linked = ws.path("linked");
+    ws.git(&repo, &["worktree", "add", "-q", linked.to_str().unwrap()]);
+
+    for target in [
+        &bare,
+        &linked,
+        &linked.join("k.env").parent().unwrap().to_path_buf(),
+    ] {
+        let scan = ws.scan(target, &[]);
+        assert_eq!(scan.code, 1, "{}: {}", target.display(), scan.stderr);
+        scan.assert_hides(&[&secret]);
+        let f = scan.finding_for(&secret);
+        assert_eq!(f["commit"]["id"], added.as_str());
+        assert_eq!(f["location"]["path"], "k.env");
+        assert_eq!(f["commit"]["present_at_head"], true);
+    }
+}
+
+#[test]
+fn shallow_clone_says_history_is_cut_and_a_range_past_the_cut_fails() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(6);
+    let (old, current) = (tokens.next(), tokens.next());
+    let repo = ws.init("repo");
+    let first = ws.commit(&repo, "Old key", &[("old.env", &format!("K={old}\n"))]);
+    fs::remove_file(repo.join("old.env")).unwrap();
+    ws.commit(&repo, "Drop old key", &[]);
+    ws.commit(
+        &repo,
+        "Current key",
+        &[("new.env", &format!("K={current}\n"))],
+    );
+    let url = format!("file://{}", repo.display());
+    ws.git(
+        ws.dir.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    let shallow = ws.path("shallow");
+
+    let scan = ws.scan(&shallow, &[]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&old, &current]);
+    assert!(scan.stderr.contains("shallow clone"), "{}", scan.stderr);
+    assert!(scan.stderr.contains("history is cut"), "{}", scan.stderr);
+    assert_eq!(scan.findings().len(), 1, "only HEAD's secret is visible");
+    scan.finding_for(&current);
+
+    for args in [
+        vec!["--range".to_string(), format!("{first}..HEAD")],
+        vec!["--since".to_string(), first.clone()],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let failed = ws.scan(&shallow, &args);
+        assert_eq!(failed.code, 2, "{args:?}: {}", failed.stdout);
+        assert!(
+            failed.stdout.is_empty(),
+            "no report on error: {}",
+            failed.stdout
+        );
+        assert!(failed.stderr.contains(&first), "{}", failed.stderr);
+        assert!(
+            failed.stderr.contains("fetch-depth: 0"),
+            "{}",
+            failed.stderr
+        );
+        failed.assert_hides(&[&old, &current]);
+    }
+}
+
+#[test]
+fn range_reports_only_blobs_new_in_the_range() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(7);
+    let (old, new) = (tokens.next(), tokens.next());
+    let repo = ws.init("repo");
+    ws.commit(&repo, "Old key", &[("a.env", &format!("A={old}\n"))]);
+    let base = ws.commit(&repo, "Docs", &[("README.md", "readme\n")]);
+    // A copy of a blob the base already has is not new, wherever it lands.
+    let added = ws.commit(
+        &repo,
+        "New key and a copy",
+        &[
+            ("b.env", &format!("B={new}\n")),
+            ("copy/a.env", &format!("A={old}\n")),
+        ],
+    );
+    ws.commit(&repo, "More", &[("README.md", "readme 2\n")]);
+
+    for args in [
+        vec!["--range", &format!("{base}..HEAD")],
+        vec!["--since", &base],
+    ] {
+        let args: Vec<&str> = args.iter().map(|s| s.as_ref()).collect();
+        let scan = ws.scan(&repo, &args);
+        assert_eq!(scan.code, 1, "{args:?}: {}", scan.stderr);
+        scan.assert_hides(&[&old, &new]);
+        let findings = scan.findings();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = scan.finding_for(&new);
+        assert_eq!(f["commit"]["id"], added.as_str());
+        assert_eq!(f["location"]["path"], "b.env");
+    }
+
+    let empty = ws.scan(&repo, &["--range", "HEAD..HEAD"]);
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    let unknown = ws.scan(&repo, &["--range", "no-such-ref..HEAD"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("no-such-ref"), "{}", unknown.stderr);
+    let unknown_branch = ws.scan(&repo, &["--branch", "nope"]);
+    assert_eq!(unknown_branch.code, 2);
+    assert!(
+        unknown_branch.stderr.contains("nope"),
+        "{}",
+        unknown_branch.stderr
+    );
+}
+
+#[test]
+fn binary_blob_is_skipped_and_submodule_is_noted() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(8);
+    let secret = tokens.next();
+    let repo = ws.init("repo");
+    let mut binary = b"\x7fELF\x02\x01\x01\0\0\0\0".to_vec();
+    binary.extend_from_slice(format!("key={secret}\n").as_bytes());
+    fs::write(repo.join("tool.bin"), &binary).unwrap();
+    ws.git(&repo, &["add", "tool.bin"]);
+    let any_commit = ws.commit_staged(&repo, "Add binary");
+    // A gitlink (submodule entry) points at a commit of another repository.
+    ws.git(
+        &repo,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{any_commit},vendor/lib"),
+        ],
+    );
+    ws.commit_staged(&repo, "Add submodule");
+
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 0, "{}\n{}", scan.stdout, scan.stderr);
+    scan.assert_hides(&[&secret]);
+    let json = scan.json();
+    assert_eq!(json["findings"], serde_json::json!([]));
+    assert_eq!(json["summary"]["skipped"], 1);
+    assert_eq!(json["summary"]["files"], 0);
+    assert!(
+        scan.stderr.contains("vendor/lib is a submodule"),
+        "{}",
+        scan.stderr
+    );
+}
+
+/// A "git bomb": ten entries per level all pointing at the same subtree, eight levels deep,
+/// is 10^8 paths to a naive walker; skipping seen trees keeps the walk to nine trees.
+#[test]
+fn git_bomb_of_duplicated_trees_is_walked_once() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(9);
+    let secret = tokens.next();
+    let repo = ws.init("repo");
+    fs::write(repo.join("leaf.txt"), format!("k={secret}\n")).unwrap();
+    let blob = ws.git(&repo, &["hash-object", "-w", "leaf.txt"]);
+    fs::remove_file(repo.join("leaf.txt")).unwrap();
+    let mut entry = format!("100644 blob {blob}\tleaf.txt\n");
+    for _ in 0..8 {
+        let tree = mktree(&repo, &entry);
+        entry = (0..10)
+            .map(|i| format!("040000 tree {tree}\td{i}\n"))
+            .collect();
+    }
+    let root = mktree(&repo, &entry);
+    let commit = ws.git(&repo, &["commit-tree", &root, "-m", "bomb"]);
+    ws.git(&repo, &["update-ref", "refs/heads/main", &commit]);
+
+    let started = std::time::Instant::now();
+    let scan = ws.scan(&repo, &[]);
+    assert!(started.elapsed().as_secs() < 30, "walk was not linear");
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&secret]);
+    let f = scan.finding_for(&secret);
+    assert_eq!(f["location"]["path"], "d0/d0/d0/d0/d0/d0/d0/d0/leaf.txt");
+    assert_eq!(f["commit"]["present_at_head"], true);
+    assert_eq!(scan.json()["summary"]["files"], 1);
+}
+
+fn mktree(repo: &Path, entries: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .current_dir(repo)
+        .arg("mktree")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(entries.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn human_report_names_the_commit() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(10);
+    let secret = tokens.next();
+    let repo = ws.init("repo");
+    let added = ws.commit(&repo, "Add key", &[("k.env", &format!("KEY={secret}\n"))]);
+    let out = BinCommand::cargo_bin("keyhound")
+        .unwrap()
+        .arg("git")
+        .arg(&repo)
+        .arg("--config")
+        .arg(ws.config())
+        .args(["--color", "never"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+    assert!(
+        stdout.contains(&format!("introduced in {}", &added[..12])),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(still in HEAD)"), "{stdout}");
+    assert!(stderr.contains("git history of"), "{stderr}");
+}
