@@ -24,7 +24,7 @@ use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
 use crate::rules::{self, check::check_examples, Confidence};
 use crate::scan::{ReportPolicy, Scanner};
-use crate::source::{dir::DirSource, stdin, ChunkSink};
+use crate::source::{dir::DirSource, stdin};
 
 /// Runs one command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -37,6 +37,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             BaselineTarget::Stdin(args) => scan_stdin(common, args, Delivery::Baseline),
         },
         Command::Git(args) => crate::history::run(common, args),
+        Command::Staged(args) => crate::staged::run(common, args),
+        Command::InstallHook(args) => crate::hook::install(args),
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
         Command::Keycheck => keycheck::run(common),
     }
@@ -78,7 +80,7 @@ fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<E
         &target,
         Exposure::Unknown,
         delivery,
-        |sink| source.run(sink),
+        |scanner| source.run(scanner),
     )
 }
 
@@ -90,7 +92,7 @@ fn scan_stdin(common: &CommonArgs, args: &StdinArgs, delivery: Delivery) -> Resu
         "standard input",
         Exposure::Unknown,
         delivery,
-        |sink| stdin::run(&args.name, common.max_file_size, sink),
+        |scanner| stdin::run(&args.name, common.max_file_size, scanner),
     )
 }
 
@@ -130,7 +132,7 @@ pub fn scan_and_report(
     root: &Path,
     target: &str,
     exposure: Exposure,
-    produce: impl FnOnce(&dyn ChunkSink),
+    produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
     scan_and_deliver(common, root, target, exposure, Delivery::Report, produce)
 }
@@ -143,7 +145,7 @@ pub fn scan_and_deliver(
     target: &str,
     exposure: Exposure,
     delivery: Delivery,
-    produce: impl FnOnce(&dyn ChunkSink),
+    produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
     let started = Instant::now();
     if delivery == Delivery::Baseline && common.baseline.is_some() {

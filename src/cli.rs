@@ -22,6 +22,12 @@ pub enum Command {
     /// Scan git history: every distinct blob reachable from the chosen refs, once, with the
     /// commit that introduced each secret.
     Git(GitArgs),
+    /// Scan what the next commit would record (the index against HEAD), reporting secrets on
+    /// added lines only: the pre-commit check.
+    Staged(StagedArgs),
+    /// Write a git hook that runs keyhound (pre-commit by default), for repositories that do
+    /// not use the pre-commit framework.
+    InstallHook(InstallHookArgs),
     /// Scan standard input.
     Stdin(StdinArgs),
     /// Work with the rule pack: list, show one rule, or check a rule file's examples.
@@ -82,6 +88,35 @@ pub struct GitArgs {
     /// Same as `--range REF..HEAD`.
     #[arg(long, value_name = "REF", conflicts_with_all = ["branch", "all", "refs"])]
     pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StagedArgs {
+    /// Repository whose index to scan (or any directory inside its working tree).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallHookArgs {
+    /// Repository to install the hook in (or any directory inside it).
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Which hook to write.
+    #[arg(long, value_enum, default_value = "pre-commit")]
+    pub hook: HookKind,
+    /// Replace an existing hook that keyhound did not write.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The git hooks keyhound can install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookKind {
+    /// Scan the staged changes before each commit.
+    PreCommit,
+    /// Scan the commits about to be pushed.
+    PrePush,
 }
 
 #[derive(Debug, Args)]

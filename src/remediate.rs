@@ -19,6 +19,8 @@ pub enum Exposure {
     Committed,
     /// Staged for a commit that has not happened yet.
     Staged,
+    /// In local commits about to be pushed (the pre-push check).
+    Unpushed,
 }
 
 /// Steps for one finding.
@@ -70,11 +72,14 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
         ));
         steps.extend(rule.rotation.iter().cloned());
         format!("Publishable {provider} key: no rotation needed")
-    } else if exposure == Exposure::Staged {
-        steps.push(
+    } else if matches!(exposure, Exposure::Staged | Exposure::Unpushed) {
+        steps.push(if exposure == Exposure::Staged {
             "Unstage the file and take the secret out of it: it has not left this machine yet, so nothing needs revoking."
-                .into(),
-        );
+                .into()
+        } else {
+            "Take the secret out of the commits before pushing: they have not left this machine yet, so nothing needs revoking. Amend the last commit (`git commit --amend`) or edit the one that added it (`git rebase -i`); a later commit that deletes the line is not enough, the older commit still carries it."
+                .into()
+        });
         steps.push(
             "Read the secret at run time from the environment or a secret manager instead.".into(),
         );
@@ -87,7 +92,11 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
         ));
         steps
             .push("If this is not a secret, add `keyhound:allow` in a comment on the line.".into());
-        format!("Remove this {provider} secret before committing")
+        if exposure == Exposure::Staged {
+            format!("Remove this {provider} secret before committing")
+        } else {
+            format!("Remove this {provider} secret from your commits before pushing")
+        }
     } else if rule.severity <= Severity::Low {
         steps.push(format!(
             "This is a test-mode or low-privilege {provider} credential: no emergency, but anyone holding it can use it, so rotate it {at} when convenient."
@@ -204,6 +213,9 @@ rotation = ["Roll the key in the dashboard."]
     fn staged_and_public_secrets() {
         let staged = playbook(&rule("critical", false), Exposure::Staged);
         assert!(staged.steps[0].contains("nothing needs revoking"));
+        let unpushed = playbook(&rule("critical", false), Exposure::Unpushed);
+        assert!(unpushed.steps[0].contains("git rebase -i"));
+        assert!(unpushed.summary.ends_with("before pushing"));
         let public = playbook(&rule("low", true), Exposure::Committed);
         assert!(public.summary.contains("no rotation needed"));
     }

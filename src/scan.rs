@@ -186,6 +186,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Whether the allowlist excludes `path` from scanning.
+    pub fn allows_path(&self, path: &str) -> bool {
+        self.allowlist.allows_path(path)
+    }
+
     /// Counts a scanned chunk of `len` bytes.
     pub fn count_chunk(&self, len: usize) {
         self.files.fetch_add(1, Ordering::Relaxed);
@@ -223,7 +228,7 @@ impl<'a> Scanner<'a> {
 
 impl ChunkSink for Scanner<'_> {
     fn chunk(&self, path: &str, bytes: &[u8]) {
-        if self.allowlist.allows_path(path) {
+        if self.allows_path(path) {
             return;
         }
         self.count_chunk(bytes.len());

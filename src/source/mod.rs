@@ -3,6 +3,7 @@
 
 pub mod dir;
 pub mod git;
+pub mod staged;
 pub mod stdin;
 
 use std::io::{self, Read};

@@ -1,0 +1,190 @@
+//! What `git commit` would record: each file whose staged (index) version differs from HEAD,
+//! read from the index (never the working tree), with the lines the commit adds, numbered as in
+//! the staged file. Before the first commit, everything staged is added.
+
+use std::ops::Range;
+use std::path::Path;
+
+use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Oid, Patch, Repository};
+
+use super::git::GitError;
+use super::{text_content, SkipReason};
+
+/// One staged file to scan.
+pub struct StagedFile {
+    /// Repository-relative, `/`-separated.
+    pub path: String,
+    /// The staged content, as text.
+    pub bytes: Vec<u8>,
+    /// 1-based, end-exclusive ranges of the lines this commit adds or changes.
+    pub added: Vec<Range<usize>>,
+}
+
+impl StagedFile {
+    /// Whether any line in `first..=last` is added by the commit.
+    pub fn touches(&self, first: usize, last: usize) -> bool {
+        self.added
+            .iter()
+            .any(|lines| lines.start <= last && first < lines.end)
+    }
+}
+
+/// A file the next commit adds or changes.
+pub struct Change {
+    path: String,
+    /// The blob at HEAD (zero when the file is new).
+    old: Oid,
+    /// The staged blob.
+    new: Oid,
+}
+
+/// What a staged file becomes: content to scan, a deliberate skip, or an error.
+pub enum Staged {
+    File(StagedFile),
+    Skipped { path: String, reason: SkipReason },
+    Error { path: String, message: String },
+}
+
+/// The staged changes of a repository.
+pub struct StagedChanges {
+    repo: Repository,
+}
+
+impl StagedChanges {
+    /// Opens the repository at or above `path`. A bare repository has no index to commit from.
+    pub fn open(path: &Path) -> Result<StagedChanges, GitError> {
+        let repo = Repository::discover(path).map_err(|e| GitError::NotARepository {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
+        if repo.is_bare() {
+            return Err(GitError::NotARepository {
+                path: path.to_path_buf(),
+                message: "a bare repository has no staged changes".into(),
+            });
+        }
+        Ok(StagedChanges { repo })
+    }
+
+    /// The working tree's root, where the config is looked for.
+    pub fn workdir(&self) -> &Path {
+        self.repo.workdir().unwrap_or_else(|| self.repo.path())
+    }
+
+    /// The files the next commit adds or changes, and notes worth telling the user (e.g.
+    /// submodules not scanned). Deleted files add nothing and are passed over; a rename
+    /// without edits adds no lines.
+    pub fn changes(&self) -> Result<(Vec<Change>, Vec<String>), GitError> {
+        let head = match self.repo.head() {
+            Ok(head) => Some(head.peel_to_tree()?),
+            // Before the first commit: compare against the empty tree.
+            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let index = self.repo.index()?;
+        let mut options = DiffOptions::new();
+        options.include_typechange(true);
+        let mut diff =
+            self.repo
+                .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))?;
+        diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
+
+        let mut changes = Vec::new();
+        let mut notes = Vec::new();
+        for delta in diff.deltas() {
+            let new = delta.new_file();
+            let path = String::from_utf8_lossy(new.path_bytes().unwrap_or_default()).into_owned();
+            match delta.status() {
+                Delta::Added
+                | Delta::Modified
+                | Delta::Renamed
+                | Delta::Copied
+                | Delta::Typechange => {}
+                _ => continue,
+            }
+            if new.mode() == FileMode::Commit {
+                notes.push(format!(
+                    "{path}: submodule not scanned (run keyhound in the submodule itself)"
+                ));
+                continue;
+            }
+            changes.push(Change {
+                path,
+                old: delta.old_file().id(),
+                new: new.id(),
+            });
+        }
+        Ok((changes, notes))
+    }
+
+    /// Reads a changed file's staged content and works out which of its lines are new.
+    pub fn read(&self, change: &Change, max_file_size: u64) -> Staged {
+        let Change {
+            path,
+            old: old_id,
+            new: new_id,
+        } = change;
+        let (old_id, new_id) = (*old_id, *new_id);
+        let error = |e: git2::Error| Staged::Error {
+            path: path.to_string(),
+            message: format!("cannot read the staged file: {}", e.message()),
+        };
+        let new = match self.repo.find_blob(new_id) {
+            Ok(blob) => blob,
+            Err(e) => return error(e),
+        };
+        if new.size() as u64 > max_file_size {
+            return Staged::Skipped {
+                path: path.to_string(),
+                reason: SkipReason::TooLarge,
+            };
+        }
+        let raw = new.content();
+        let Some(bytes) = text_content(raw.to_vec()) else {
+            return Staged::Skipped {
+                path: path.to_string(),
+                reason: SkipReason::Binary,
+            };
+        };
+        let old = if old_id.is_zero() {
+            None
+        } else {
+            self.repo.find_blob(old_id).ok()
+        };
+        // A file re-encoded for scanning (UTF-16) has other line breaks than git sees: judge
+        // all of it, rather than risk missing an added line.
+        let added = match old {
+            Some(old) if bytes == raw => match added_lines(&old, &new, path) {
+                Ok(added) => added,
+                Err(e) => return error(e),
+            },
+            _ => std::iter::once(1..usize::MAX).collect(),
+        };
+        Staged::File(StagedFile {
+            path: path.to_string(),
+            bytes,
+            added,
+        })
+    }
+}
+
+/// The new-side line ranges of a diff without context: exactly the added and changed lines.
+fn added_lines(
+    old: &git2::Blob,
+    new: &git2::Blob,
+    path: &str,
+) -> Result<Vec<Range<usize>>, git2::Error> {
+    let mut options = DiffOptions::new();
+    options.context_lines(0).force_text(true);
+    let patch = Patch::from_blobs(old, Some(Path::new(path)), new, None, Some(&mut options))?;
+    let mut added = Vec::with_capacity(patch.num_hunks());
+    for i in 0..patch.num_hunks() {
+        let (hunk, _) = patch.hunk(i)?;
+        let start = hunk.new_start() as usize;
+        let lines = hunk.new_lines() as usize;
+        if lines > 0 {
+            added.push(start..start + lines);
+        }
+    }
+    Ok(added)
+}

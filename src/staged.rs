@@ -1,0 +1,44 @@
+//! `keyhound staged`: the pre-commit check. Scans what the next commit would record (the index
+//! against HEAD) and reports only secrets on the lines it adds, with the advice for a secret
+//! that has not left the machine yet.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::app;
+use crate::cli::{CommonArgs, StagedArgs};
+use crate::remediate::Exposure;
+use crate::source::staged::{Staged, StagedChanges};
+use crate::source::ChunkSink;
+
+/// Runs `keyhound staged`.
+pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
+    let staged = StagedChanges::open(&args.repo)?;
+    let root = staged.workdir().to_path_buf();
+    let target = format!("staged changes in {}", args.repo.display());
+    // Git errors (no index, a broken HEAD) stop the run before any report is written.
+    let (changes, notes) = staged.changes()?;
+    if !common.quiet {
+        for note in notes {
+            eprintln!("keyhound: note: {note}");
+        }
+    }
+    app::scan_and_report(common, &root, &target, Exposure::Staged, |scanner| {
+        for change in &changes {
+            match staged.read(change, common.max_file_size) {
+                Staged::File(file) => {
+                    if scanner.allows_path(&file.path) {
+                        continue;
+                    }
+                    scanner.count_chunk(file.bytes.len());
+                    let mut findings = scanner.findings_in(&file.path, &file.bytes);
+                    findings.retain(|f| file.touches(f.location.line, f.location.end_line));
+                    scanner.record(findings);
+                }
+                Staged::Skipped { path, reason } => scanner.skipped(&path, reason),
+                Staged::Error { path, message } => scanner.error(&path, &message),
+            }
+        }
+    })
+}
