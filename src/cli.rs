@@ -22,6 +22,9 @@ pub enum Command {
     /// Scan git history: every distinct blob reachable from the chosen refs, once, with the
     /// commit that introduced each secret.
     Git(GitArgs),
+    /// Scan what a GitHub Actions event brings (a push's or pull request's commits, the whole
+    /// history on a schedule), write SARIF, annotate, summarise, and fail on severity.
+    Ci(CiArgs),
     /// Scan standard input.
     Stdin(StdinArgs),
     /// Work with the rule pack: list, show one rule, or check a rule file's examples.
@@ -82,6 +85,34 @@ pub struct GitArgs {
     /// Same as `--range REF..HEAD`.
     #[arg(long, value_name = "REF", conflicts_with_all = ["branch", "all", "refs"])]
     pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// Repository to scan (default: $GITHUB_WORKSPACE, else the current directory).
+    pub repo: Option<PathBuf>,
+    /// The event that started the workflow (default: $GITHUB_EVENT_NAME).
+    #[arg(long, env = "GITHUB_EVENT_NAME", value_name = "NAME")]
+    pub event_name: Option<String>,
+    /// The event's JSON payload (default: $GITHUB_EVENT_PATH).
+    #[arg(long, env = "GITHUB_EVENT_PATH", value_name = "FILE")]
+    pub event_path: Option<PathBuf>,
+    /// Where to write the SARIF report (created with mode 0600).
+    #[arg(long, value_name = "FILE", default_value = "keyhound.sarif")]
+    pub sarif_file: PathBuf,
+    /// Exit with the findings code only for a finding of at least this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
+    pub fail_on: FailOnArg,
+}
+
+/// Lowest severity that fails `keyhound ci`, or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Never,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod allow;
 pub mod app;
 pub mod baseline;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod context;
