@@ -22,7 +22,7 @@ use crate::gitleaks;
 use crate::keycheck;
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
-use crate::rules::{self, check::check_examples, Confidence};
+use crate::rules::{self, check::check_examples, Confidence, Severity};
 use crate::scan::{ReportPolicy, Scanner};
 use crate::source::{dir::DirSource, stdin};
 
@@ -38,7 +38,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Git(args) => crate::history::run(common, args),
         Command::Staged(args) => crate::staged::run(common, args),
+        Command::PrePush(args) => crate::prepush::run(common, args),
         Command::InstallHook(args) => crate::hook::install(args),
+        Command::Ci(args) => crate::ci::run(common, args),
         Command::Rules(args) => rules_command(common, args.action.as_ref()),
         Command::Keycheck => keycheck::run(common),
     }
@@ -231,13 +233,18 @@ pub fn report_policy(common: &CommonArgs, exposure: Exposure) -> ReportPolicy {
 
 /// Writes the report where and how the flags say, and the summary line on stderr.
 pub fn emit(common: &CommonArgs, report: &ScanReport) -> Result<()> {
+    emit_as(common, FormatArg::Human, report)
+}
+
+/// Like `emit`, in `default` format when no `--format` was given.
+pub fn emit_as(common: &CommonArgs, default: FormatArg, report: &ScanReport) -> Result<()> {
     let to_terminal = common.output.is_none() && io::stdout().is_terminal();
     let color = match common.color {
         ColorArg::Always => true,
         ColorArg::Never => false,
         ColorArg::Auto => to_terminal && color_allowed_by_env(),
     };
-    let format = match common.format.unwrap_or(FormatArg::Human) {
+    let format = match common.format.unwrap_or(default) {
         FormatArg::Human => Format::Human { color },
         FormatArg::Json => Format::Json,
         FormatArg::Jsonl => Format::Jsonl,
@@ -307,9 +314,20 @@ pub fn create_private(path: &Path) -> Result<File> {
 
 /// 2 when something could not be read, else the findings code when there are findings, else 0.
 pub fn exit_code(common: &CommonArgs, report: &ScanReport) -> ExitCode {
+    exit_code_failing_on(common, report, Some(Severity::Low))
+}
+
+/// 2 when something could not be read, else the findings code when some finding is at least
+/// as severe as `fail_on` (`None`: findings never fail), else 0.
+pub fn exit_code_failing_on(
+    common: &CommonArgs,
+    report: &ScanReport,
+    fail_on: Option<Severity>,
+) -> ExitCode {
+    let failing = |f: &Finding| fail_on.is_some_and(|floor| f.severity >= floor);
     if report.summary.errors > 0 {
         ExitCode::from(2)
-    } else if !report.findings.is_empty() {
+    } else if report.findings.iter().any(failing) {
         ExitCode::from(common.exit_code)
     } else {
         ExitCode::SUCCESS

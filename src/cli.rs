@@ -28,6 +28,12 @@ pub enum Command {
     /// Write a git hook that runs keyhound (pre-commit by default), for repositories that do
     /// not use the pre-commit framework.
     InstallHook(InstallHookArgs),
+    /// Scan the commits a push is about to send (git's pre-push hook protocol, or the
+    /// pre-commit framework's PRE_COMMIT_FROM_REF/TO_REF); by hand, what no remote has yet.
+    PrePush(PrePushArgs),
+    /// Scan what a GitHub Actions event brings (a push's or pull request's commits, the whole
+    /// history on a schedule), write SARIF, annotate, summarise, and fail on severity.
+    Ci(CiArgs),
     /// Scan standard input.
     Stdin(StdinArgs),
     /// Work with the rule pack: list, show one rule, or check a rule file's examples.
@@ -117,6 +123,46 @@ pub enum HookKind {
     PreCommit,
     /// Scan the commits about to be pushed.
     PrePush,
+}
+
+#[derive(Debug, Args)]
+pub struct PrePushArgs {
+    /// The remote pushed to, as git passes it to the hook: only its remote-tracking branches
+    /// count as already pushed.
+    pub remote: Option<String>,
+    /// The remote's URL, as git passes it to the hook (unused).
+    pub url: Option<String>,
+    /// Repository to scan (or any directory inside it).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// Repository to scan (default: $GITHUB_WORKSPACE, else the current directory).
+    pub repo: Option<PathBuf>,
+    /// The event that started the workflow (default: $GITHUB_EVENT_NAME).
+    #[arg(long, env = "GITHUB_EVENT_NAME", value_name = "NAME")]
+    pub event_name: Option<String>,
+    /// The event's JSON payload (default: $GITHUB_EVENT_PATH).
+    #[arg(long, env = "GITHUB_EVENT_PATH", value_name = "FILE")]
+    pub event_path: Option<PathBuf>,
+    /// Where to write the SARIF report (created with mode 0600).
+    #[arg(long, value_name = "FILE", default_value = "keyhound.sarif")]
+    pub sarif_file: PathBuf,
+    /// Exit with the findings code only for a finding of at least this severity.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
+    pub fail_on: FailOnArg,
+}
+
+/// Lowest severity that fails `keyhound ci`, or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Never,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,13 @@ use thiserror::Error;
 pub enum ScanPlan {
     /// Commits reachable from `head` but not from `base` (push, pull request).
     Range { base: String, head: String },
+    /// A force-push to `branch`: commits reachable from `head` but not from `base`, the tip it
+    /// replaced. Nothing may reach `base` any more, so a fresh clone may not have it.
+    ForcePush {
+        base: String,
+        head: String,
+        branch: Option<String>,
+    },
     /// A new branch: commits reachable from `head` that are on no other remote branch.
     NewBranch {
         head: String,
@@ -17,11 +24,14 @@ pub enum ScanPlan {
     },
     /// Every commit of every branch and tag (schedule, manual runs, unknown events).
     FullHistory,
+    /// A push that deleted a branch or tag: no commits arrive.
+    Nothing,
 }
 
+/// Why a payload gives no plan.
 #[derive(Debug, Error)]
 pub enum EventError {
-    #[error("event payload is not valid JSON: {0}")]
+    #[error("event payload is not valid JSON")]
     Json(#[from] serde_json::Error),
     #[error("{event} event payload has no `{field}`")]
     Missing { event: String, field: &'static str },
@@ -51,12 +61,21 @@ pub fn plan(event_name: &str, json: &str) -> Result<ScanPlan, EventError> {
             let head = field(&["after"], "after")?;
             let before = field(&["before"], "before")?;
             let created = payload["created"].as_bool().unwrap_or(false);
-            if before == NULL_SHA || created {
-                let branch = payload["ref"]
-                    .as_str()
-                    .and_then(|r| r.strip_prefix("refs/heads/"))
-                    .map(str::to_owned);
+            let forced = payload["forced"].as_bool().unwrap_or(false);
+            let branch = payload["ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("refs/heads/"))
+                .map(str::to_owned);
+            if head == NULL_SHA || payload["deleted"].as_bool().unwrap_or(false) {
+                Ok(ScanPlan::Nothing)
+            } else if before == NULL_SHA || created {
                 Ok(ScanPlan::NewBranch { head, branch })
+            } else if forced {
+                Ok(ScanPlan::ForcePush {
+                    base: before,
+                    head,
+                    branch,
+                })
             } else {
                 Ok(ScanPlan::Range { base: before, head })
             }
@@ -103,6 +122,34 @@ mod tests {
     }
 
     #[test]
+    fn force_push_keeps_the_old_tip_and_the_branch() {
+        let json =
+            format!(r#"{{"ref":"refs/heads/feat","before":"{A}","after":"{B}","forced":true}}"#);
+        assert_eq!(
+            plan("push", &json).unwrap(),
+            ScanPlan::ForcePush {
+                base: A.into(),
+                head: B.into(),
+                branch: Some("feat".into())
+            }
+        );
+    }
+
+    #[test]
+    fn pushing_a_tag_is_a_new_ref_without_a_branch() {
+        let json = format!(
+            r#"{{"ref":"refs/tags/v1","before":"{NULL_SHA}","after":"{B}","created":true}}"#
+        );
+        assert_eq!(
+            plan("push", &json).unwrap(),
+            ScanPlan::NewBranch {
+                head: B.into(),
+                branch: None
+            }
+        );
+    }
+
+    #[test]
     fn pull_request_uses_base_and_head_shas() {
         let json =
             format!(r#"{{"pull_request":{{"base":{{"sha":"{A}"}},"head":{{"sha":"{B}"}}}}}}"#);
@@ -122,10 +169,29 @@ mod tests {
             plan("workflow_dispatch", "{}").unwrap(),
             ScanPlan::FullHistory
         );
+        let target =
+            format!(r#"{{"pull_request":{{"base":{{"sha":"{A}"}},"head":{{"sha":"{B}"}}}}}}"#);
+        assert!(matches!(
+            plan("pull_request_target", &target).unwrap(),
+            ScanPlan::Range { .. }
+        ));
+        assert!(plan("pull_request", "{}")
+            .unwrap_err()
+            .to_string()
+            .contains("pull_request.base.sha"));
         assert!(plan("push", "{}")
             .unwrap_err()
             .to_string()
             .contains("after"));
         assert!(plan("push", "not json").is_err());
+    }
+
+    #[test]
+    fn deleting_a_branch_brings_nothing_to_scan() {
+        let payload = format!(
+            r#"{{"ref":"refs/heads/old","before":"{}","after":"{NULL_SHA}","deleted":true}}"#,
+            "a".repeat(40)
+        );
+        assert_eq!(plan("push", &payload).unwrap(), ScanPlan::Nothing);
     }
 }

@@ -1,6 +1,7 @@
 //! `keyhound git`: walks a repository's history, scans every distinct blob once in parallel,
-//! attributes each secret to the commit that introduced it, and reports. Errors that make the
-//! scan meaningless (no repository, a revision that is not there) stop it before any work.
+//! attributes each secret to the commit that introduced it, and reports; `keyhound ci` runs the
+//! same scan over the commits a GitHub event names. Errors that make the scan meaningless (no
+//! repository, a revision that is not there) stop it before any work.
 
 use std::collections::HashSet;
 use std::io::{self, IsTerminal};
@@ -19,7 +20,7 @@ use crate::finding::Finding;
 use crate::provenance;
 use crate::remediate::Exposure;
 use crate::report::ScanReport;
-use crate::scan::Scanner;
+use crate::scan::{Scanner, Summary};
 use crate::source::git::{GitRepo, Selection};
 use crate::source::ChunkSink;
 
@@ -29,16 +30,71 @@ const PROBLEMS_SHOWN: usize = 20;
 
 /// Runs `keyhound git`.
 pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
-    let started = Instant::now();
     let repo = GitRepo::open(&args.repo)?;
     let selection = selection(args)?;
+    let scan = scan(common, &repo, &selection, Exposure::Committed, |_| {})?;
+    let target = match &selection {
+        Selection::Range { from, to } => format!(
+            "{from}..{to} in {}: {} commit(s)",
+            args.repo.display(),
+            scan.commits_walked
+        ),
+        _ => format!(
+            "git history of {}: {} commit(s)",
+            args.repo.display(),
+            scan.commits_walked
+        ),
+    };
+    let report = scan.report(&target);
+    app::emit(common, &report)?;
+    Ok(app::exit_code(common, &report))
+}
+
+/// A finished history scan: the findings left after baselines and allowlists, and the engine
+/// whose rules a report describes.
+pub struct HistoryScan {
+    engine: Engine,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    pub elapsed: Duration,
+    /// Commits walked, including those that introduced nothing.
+    pub commits_walked: usize,
+    /// How far the scanned commits have travelled (pushed, or about to be).
+    exposure: Exposure,
+}
+
+impl HistoryScan {
+    /// The report of this scan, describing what was scanned as `target`.
+    pub fn report<'a>(&'a self, target: &'a str) -> ScanReport<'a> {
+        ScanReport {
+            findings: &self.findings,
+            summary: self.summary,
+            elapsed: self.elapsed,
+            target,
+            rules: self.engine.pack().rules(),
+            exposure: self.exposure,
+        }
+    }
+}
+
+/// Scans the commits `selection` picks in `repo`: every distinct blob they introduce, once,
+/// with provenance for what is found. Config and baseline are looked up at the repository's
+/// root. `on_walked` gets the number of commits once the walk is done, before blobs are read.
+pub fn scan(
+    common: &CommonArgs,
+    repo: &GitRepo,
+    selection: &Selection,
+    exposure: Exposure,
+    on_walked: impl FnOnce(usize),
+) -> Result<HistoryScan> {
+    let started = Instant::now();
     let root = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
     let policy = app::load_policy(common, &root)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(
         &engine,
         &policy.allowlist,
-        app::report_policy(common, Exposure::Committed),
+        app::report_policy(common, exposure),
     );
 
     if repo.is_shallow() && !common.quiet {
@@ -46,11 +102,11 @@ pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
             "keyhound: note: {} is a shallow clone, so its history is cut: commits before the \
              cut are not scanned (fetch the full history with `git fetch --unshallow`, or \
              `fetch-depth: 0` in actions/checkout)",
-            args.repo.display()
+            root.display()
         );
     }
     let progress = Progress::new(common);
-    let history = repo.walk(&selection, &mut |walked| progress.walked(walked))?;
+    let history = repo.walk(selection, &mut |walked| progress.walked(walked))?;
     if !common.quiet {
         for note in &history.notes {
             eprintln!("keyhound: note: {note}");
@@ -59,6 +115,7 @@ pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
     for problem in &history.problems {
         scanner.error("<history>", problem);
     }
+    on_walked(history.commits_walked);
 
     progress.reading(history.len());
     let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
@@ -116,28 +173,14 @@ pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
             problems.len() - PROBLEMS_SHOWN
         );
     }
-    let target = match &selection {
-        Selection::Range { from, to } => format!(
-            "{from}..{to} in {}: {} commit(s)",
-            args.repo.display(),
-            history.commits_walked
-        ),
-        _ => format!(
-            "git history of {}: {} commit(s)",
-            args.repo.display(),
-            history.commits_walked
-        ),
-    };
-    let report = ScanReport {
-        findings: &findings,
+    Ok(HistoryScan {
+        engine,
+        findings,
         summary,
         elapsed: started.elapsed(),
-        target: &target,
-        rules: engine.pack().rules(),
-        exposure: Exposure::Committed,
-    };
-    app::emit(common, &report)?;
-    Ok(app::exit_code(common, &report))
+        commits_walked: history.commits_walked,
+        exposure,
+    })
 }
 
 fn selection(args: &GitArgs) -> Result<Selection> {

@@ -6,6 +6,7 @@
 pub mod allow;
 pub mod app;
 pub mod baseline;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod context;
@@ -16,6 +17,7 @@ pub mod gitleaks;
 pub mod history;
 pub mod hook;
 pub mod keycheck;
+pub mod prepush;
 pub mod provenance;
 pub mod remediate;
 pub mod report;

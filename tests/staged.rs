@@ -333,3 +333,58 @@ fn install_hook_honours_core_hooks_path_and_keeps_other_hooks() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!repo.join(".git/hooks/pre-commit").exists());
 }
+
+#[test]
+fn an_installed_pre_push_hook_blocks_a_secret_buried_in_unpushed_commits() {
+    let repo = repo();
+    let remote = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .current_dir(remote.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    let path = repo.path().to_str().unwrap();
+    let run = keyhound(&["install-hook", path, "--hook", "pre-push"], None, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let push = |repo: &Repo| {
+        let out = std::process::Command::new("git")
+            .args(["push", "-q", "origin", "main"])
+            .current_dir(repo.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), said)
+    };
+    // The first push of a clean history: the remote has nothing, everything is scanned.
+    let (pushed, said) = push(&repo);
+    assert!(pushed, "a clean first push was blocked:\n{said}");
+
+    let secret = Tokens::new(12).api();
+    repo.write("notes.txt", &format!("token {secret}\n"));
+    repo.commit("add");
+    repo.write("notes.txt", "token in the vault\n");
+    repo.commit("remove");
+    let (pushed, said) = push(&repo);
+    assert!(
+        !pushed,
+        "a secret in an unpushed commit got pushed:\n{said}"
+    );
+    let words = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("notes.txt:1"), "{said}");
+    assert!(words.contains("before pushing"), "{said}");
+    assert!(!said.contains(&secret), "raw secret printed");
+
+    repo.git(&["reset", "-q", "--hard", "origin/main"]);
+    repo.write("docs.md", "# docs\n");
+    repo.commit("docs");
+    let (pushed, said) = push(&repo);
+    assert!(pushed, "a clean push was blocked:\n{said}");
+}

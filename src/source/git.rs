@@ -14,7 +14,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use git2::{BranchType, ErrorCode, FileMode, ObjectType, Odb, Oid, Repository, Sort};
+use git2::{
+    BranchType, ErrorCode, FileMode, ObjectType, Odb, Oid, ReferenceType, Repository, Sort,
+};
 use thiserror::Error;
 
 use super::{text_content, ChunkSink, SkipReason};
@@ -49,6 +51,9 @@ pub enum Selection {
     Refs(Vec<String>),
     /// Commits reachable from `to` but not from `from`.
     Range { from: String, to: String },
+    /// Commits reachable from `head` but from none of `hide` (a new branch: what no other
+    /// branch has); with nothing to hide, the whole history of `head`.
+    Hiding { head: String, hide: Vec<String> },
 }
 
 impl Selection {
@@ -117,6 +122,24 @@ impl GitRepo {
     /// Whether this is a shallow clone, whose history is cut.
     pub fn is_shallow(&self) -> bool {
         self.repo.is_shallow()
+    }
+
+    /// Whether `rev` names a commit that is in the repository.
+    pub fn has_commit(&self, rev: &str) -> bool {
+        self.commit(rev).is_ok()
+    }
+
+    /// Full names of the remote-tracking branches (`refs/remotes/origin/main`), without
+    /// symbolic ones such as `refs/remotes/origin/HEAD`.
+    pub fn remote_branches(&self) -> Result<Vec<String>, GitError> {
+        let mut names = Vec::new();
+        for reference in self.repo.references_glob("refs/remotes/*")? {
+            let reference = reference?;
+            if reference.kind() == Some(ReferenceType::Direct) {
+                names.push(String::from_utf8_lossy(reference.name_bytes()).into_owned());
+            }
+        }
+        Ok(names)
     }
 
     /// Resolves a revision to a commit, with advice to fetch more history when it is missing.
@@ -190,6 +213,7 @@ impl GitRepo {
                 }
             }
             Selection::Range { to, .. } => tips.push(self.commit(to)?),
+            Selection::Hiding { head, .. } => tips.push(self.commit(head)?),
         }
         tips.sort_unstable();
         tips.dedup();
@@ -210,20 +234,24 @@ impl GitRepo {
             revwalk.push(tip)?;
         }
         let hidden = match selection {
-            Selection::Range { from, .. } => Some(self.commit(from)?),
-            _ => None,
+            Selection::Range { from, .. } => vec![self.commit(from)?],
+            Selection::Hiding { hide, .. } => hide
+                .iter()
+                .map(|rev| self.commit(rev))
+                .collect::<Result<_, _>>()?,
+            _ => Vec::new(),
         };
-        if let Some(from) = hidden {
-            revwalk.hide(from)?;
+        for &commit in &hidden {
+            revwalk.hide(commit)?;
         }
         let commits: Vec<Oid> = revwalk.collect::<Result<_, _>>()?;
 
         let mut walker = TreeWalker::new(&self.repo);
-        if let Some(from) = hidden {
-            // Blobs that the range's base already has, or that a commit in the range inherits
-            // from a parent outside it, were not introduced by the range.
+        if !hidden.is_empty() {
+            // Blobs that the hidden commits already have, or that a commit in the range
+            // inherits from a parent outside it, were not introduced by the range.
             let in_range: HashSet<Oid> = commits.iter().copied().collect();
-            let mut bases = vec![from];
+            let mut bases = hidden;
             for &id in &commits {
                 let commit = self.repo.find_commit(id)?;
                 bases.extend(commit.parent_ids().filter(|p| !in_range.contains(p)));

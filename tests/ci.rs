@@ -1,0 +1,717 @@
+//! `keyhound ci` as a GitHub Actions job runs it: real repositories built with the git CLI (a
+//! bare "origin" and clones of it where remote branches matter), fabricated event payloads, and
+//! the real binary with `GITHUB_EVENT_NAME`, `GITHUB_EVENT_PATH`, `GITHUB_OUTPUT`,
+//! `GITHUB_STEP_SUMMARY` and `GITHUB_WORKSPACE` pointing into a temp dir.
+//!
+//! The scans use a config with two Stripe-style rules (a critical live key, a low-severity test
+//! key) and no built-in pack. Tokens are generated at run time from the library's `ExampleRng`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::Command as BinCommand;
+use keyhound::rules::templates::ExampleRng;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+const CONFIG: &str = r#"
+[rules]
+use_default = false
+
+[[rule]]
+id = "stripe-live-secret-key"
+name = "Stripe live secret key"
+provider = "Stripe"
+description = "Secret API key for live mode."
+keywords = ["sk_live_"]
+regex = '''\b(?P<secret>sk_live_[0-9A-Za-z]{24,247})\b'''
+min_entropy_bits = 120
+severity = "critical"
+confidence = "high"
+revoke_url = "https://dashboard.stripe.com/apikeys"
+
+[[rule]]
+id = "stripe-test-secret-key"
+name = "Stripe test-mode secret key"
+provider = "Stripe"
+description = "Secret API key for test mode."
+keywords = ["sk_test_"]
+regex = '''\b(?P<secret>sk_test_[0-9A-Za-z]{24,247})\b'''
+min_entropy_bits = 120
+severity = "low"
+confidence = "high"
+revoke_url = "https://dashboard.stripe.com/test/apikeys"
+"#;
+
+const NULL_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// Made-up Stripe-shaped tokens: `sk_live_…` (critical) or `sk_test_…` (low).
+struct Tokens(ExampleRng);
+
+impl Tokens {
+    fn new(seed: u64) -> Tokens {
+        Tokens(ExampleRng::new(seed))
+    }
+
+    fn live(&mut self) -> String {
+        self.token("live")
+    }
+
+    fn test(&mut self) -> String {
+        self.token("test")
+    }
+
+    fn token(&mut self, mode: &str) -> String {
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        format!("{}_{mode}_{}", "sk", self.0.string(BASE62, 32))
+    }
+}
+
+/// A temp dir holding the config, repositories, the event payload and the files Actions
+/// provides; `keyhound ci` runs in its `run/` directory.
+struct Workspace {
+    dir: TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("keyhound.toml"), CONFIG).unwrap();
+        fs::create_dir(dir.path().join("run")).unwrap();
+        Workspace { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A repository with branch `main`.
+    fn init(&self, name: &str) -> PathBuf {
+        let repo = self.path(name);
+        fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// A bare `origin` and a clone of it, `work`, to push from.
+    fn origin_and_work(&self) -> (PathBuf, PathBuf) {
+        let origin = self.path("origin.git");
+        fs::create_dir_all(&origin).unwrap();
+        git(&origin, &["init", "-q", "--bare", "-b", "main"]);
+        git(self.dir.path(), &["clone", "-q", &url(&origin), "work"]);
+        let work = self.path("work");
+        git(&work, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+        (origin, work)
+    }
+
+    /// Clones `origin` into `name` over the git protocol, as actions/checkout fetches: only
+    /// objects that some ref reaches come along.
+    fn checkout(&self, origin: &Path, name: &str, extra: &[&str]) -> PathBuf {
+        let mut args = vec!["clone", "-q"];
+        args.extend_from_slice(extra);
+        let url = url(origin);
+        args.extend_from_slice(&[&url, name]);
+        git(self.dir.path(), &args);
+        self.path(name)
+    }
+
+    /// Runs `keyhound ci` on `repo` (as `GITHUB_WORKSPACE`) for `event` with `payload`.
+    fn ci(&self, repo: &Path, event: &str, payload: &Value, extra: &[&str]) -> Run {
+        let event_path = self.path("event.json");
+        fs::write(&event_path, payload.to_string()).unwrap();
+        let (outputs, summary) = (self.path("github_output"), self.path("step_summary"));
+        let sarif = self.path("run/keyhound.sarif");
+        for stale in [&outputs, &summary, &sarif] {
+            let _ = fs::remove_file(stale);
+        }
+        let out = BinCommand::cargo_bin("keyhound")
+            .unwrap()
+            .current_dir(self.path("run"))
+            .arg("ci")
+            .args(extra)
+            .arg("--config")
+            .arg(self.path("keyhound.toml"))
+            .env("GITHUB_EVENT_NAME", event)
+            .env("GITHUB_EVENT_PATH", &event_path)
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_WORKSPACE", repo)
+            .env_remove("GIT_DIR")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            sarif: fs::read_to_string(&sarif).ok(),
+            sarif_path: sarif,
+            outputs: fs::read_to_string(&outputs).unwrap_or_default(),
+            summary: fs::read_to_string(&summary).unwrap_or_default(),
+        }
+    }
+}
+
+fn url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Runs git in `repo` with a fixed identity; panics on failure.
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = try_git(repo, args);
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn try_git(repo: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .current_dir(repo)
+        .args([
+            "-c",
+            "user.name=Alice Example",
+            "-c",
+            "user.email=alice@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .unwrap()
+}
+
+/// Writes files (path, content) and commits everything; returns the commit id.
+fn commit(repo: &Path, message: &str, files: &[(&str, &str)]) -> String {
+    for (path, content) in files {
+        let path = repo.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(repo, &["rev-parse", "HEAD"])
+}
+
+fn push_event(branch: &str, before: &str, after: &str) -> Value {
+    json!({
+        "ref": format!("refs/heads/{branch}"),
+        "before": before,
+        "after": after,
+        "created": before == NULL_SHA,
+        "forced": false,
+        // Never used: GitHub truncates this list. A secret-free decoy to prove it.
+        "commits": [{"id": after, "message": "decoy"}],
+    })
+}
+
+fn pull_request_event(base: &str, head: &str) -> Value {
+    json!({
+        "number": 7,
+        "pull_request": {"base": {"ref": "main", "sha": base}, "head": {"ref": "feat", "sha": head}},
+    })
+}
+
+/// One run's exit code, streams and files.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    sarif: Option<String>,
+    sarif_path: PathBuf,
+    outputs: String,
+    summary: String,
+}
+
+impl Run {
+    fn sarif(&self) -> Value {
+        let text = self
+            .sarif
+            .as_deref()
+            .unwrap_or_else(|| panic!("no SARIF file written: {}\n{}", self.stdout, self.stderr));
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("SARIF is not JSON ({e}): {text}"))
+    }
+
+    /// Fingerprints of the SARIF results.
+    fn found(&self) -> BTreeSet<String> {
+        self.sarif()["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["partialFingerprints"]["keyhound/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Asserts the SARIF results are exactly the findings of `secrets`, and that the
+    /// annotations, job summary and step outputs agree.
+    fn assert_found(&self, secrets: &[&str]) {
+        let expected: BTreeSet<String> = secrets.iter().map(|s| sha256(s)).collect();
+        assert_eq!(self.found(), expected, "{}", self.stderr);
+        let results = self.sarif()["runs"][0]["results"].as_array().unwrap().len();
+        assert_eq!(results, secrets.len(), "one result per secret");
+        assert_eq!(
+            self.stdout.lines().filter(|l| l.starts_with("::")).count(),
+            secrets.len(),
+            "one annotation per finding: {}",
+            self.stdout
+        );
+        let n = secrets.len();
+        assert!(
+            self.outputs.contains(&format!("findings={n}\n")),
+            "{}",
+            self.outputs
+        );
+        let heading = match n {
+            0 => "## keyhound: no secrets found".to_string(),
+            1 => "## keyhound: 1 finding ".to_string(),
+            n => format!("## keyhound: {n} findings "),
+        };
+        assert!(self.summary.contains(&heading), "{}", self.summary);
+    }
+
+    /// No output or file may carry a raw secret.
+    fn assert_hides(&self, secrets: &[&str]) {
+        let files = [
+            ("stdout", self.stdout.as_str()),
+            ("stderr", &self.stderr),
+            ("SARIF", self.sarif.as_deref().unwrap_or("")),
+            ("GITHUB_OUTPUT", &self.outputs),
+            ("step summary", &self.summary),
+        ];
+        for secret in secrets {
+            for (name, text) in files {
+                assert!(!text.contains(secret), "raw secret in {name}");
+            }
+        }
+    }
+}
+
+fn sha256(text: &str) -> String {
+    keyhound::finding::fingerprint(text.as_bytes())
+}
+
+fn short(id: &str) -> &str {
+    &id[..7]
+}
+
+#[test]
+fn push_reports_the_pushed_commits_and_not_older_history() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(101);
+    let (old, deleted_old, new) = (tokens.live(), tokens.live(), tokens.live());
+    let repo = ws.init("repo");
+    commit(
+        &repo,
+        "Old keys",
+        &[
+            ("old.env", &format!("K={old}\n")),
+            ("gone.env", &format!("K={deleted_old}\n")),
+        ],
+    );
+    fs::remove_file(repo.join("gone.env")).unwrap();
+    let before = commit(&repo, "Drop a key", &[]);
+    commit(
+        &repo,
+        "New key, and a copy of an old one",
+        &[
+            ("new.env", &format!("N={new}\n")),
+            ("copy/old.env", &format!("K={old}\n")),
+        ],
+    );
+    let after = commit(&repo, "Docs", &[("README.md", "readme\n")]);
+
+    let run = ws.ci(&repo, "push", &push_event("main", &before, &after), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_found(&[&new]);
+    run.assert_hides(&[&old, &deleted_old, &new]);
+    assert!(
+        run.stderr.contains(&format!(
+            "keyhound: push: scanning {}..{} (2 commit(s))",
+            short(&before),
+            short(&after)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.starts_with("::error file=new.env,line=1,"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.outputs.contains("sarif-file=keyhound.sarif\n"),
+        "{}",
+        run.outputs
+    );
+    let result = &run.sarif()["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "stripe-live-secret-key");
+    assert_eq!(result["properties"]["commit"], after_parent(&repo, &after));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&run.sarif_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Nothing new: a clean run still writes every output.
+    let empty = ws.ci(&repo, "push", &push_event("main", &after, &after), &[]);
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    empty.assert_found(&[]);
+}
+
+fn after_parent(repo: &Path, after: &str) -> String {
+    git(repo, &["rev-parse", &format!("{after}^")])
+}
+
+#[test]
+fn new_branch_push_scans_only_what_no_other_remote_branch_has() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(102);
+    let (on_main, on_feat) = (tokens.live(), tokens.live());
+    let (origin, work) = ws.origin_and_work();
+    commit(&work, "Base", &[("main.env", &format!("M={on_main}\n"))]);
+    commit(&work, "More", &[("README.md", "readme\n")]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "feat"]);
+    let feat = commit(&work, "Feature", &[("feat.env", &format!("F={on_feat}\n"))]);
+    git(&work, &["push", "-q", "origin", "feat"]);
+
+    let checkout = ws.checkout(&origin, "checkout", &["--branch", "feat"]);
+    let run = ws.ci(&checkout, "push", &push_event("feat", NULL_SHA, &feat), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_found(&[&on_feat]);
+    run.assert_hides(&[&on_main, &on_feat]);
+    assert!(
+        run.stderr.contains(&format!(
+            "keyhound: push creating branch feat: scanning the commits of {} on no other remote \
+             branch (1 commit(s))",
+            short(&feat)
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn first_push_of_a_repository_scans_its_whole_history() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(103);
+    let (first, second) = (tokens.live(), tokens.live());
+    let (origin, work) = ws.origin_and_work();
+    commit(&work, "One", &[("a.env", &format!("A={first}\n"))]);
+    fs::remove_file(work.join("a.env")).unwrap();
+    commit(&work, "Two", &[]);
+    let head = commit(&work, "Three", &[("b.env", &format!("B={second}\n"))]);
+    git(&work, &["push", "-q", "origin", "main"]);
+
+    // origin/main is this branch and origin/HEAD points at it: no other branch hides anything.
+    let checkout = ws.checkout(&origin, "checkout", &[]);
+    let run = ws.ci(&checkout, "push", &push_event("main", NULL_SHA, &head), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_found(&[&first, &second]);
+    run.assert_hides(&[&first, &second]);
+    assert!(
+        run.stderr.contains("the full history of") && run.stderr.contains("(3 commit(s))"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn force_push_scans_the_rewritten_commits_with_or_without_the_old_tip() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(104);
+    let (on_main, replaced, rewritten) = (tokens.live(), tokens.live(), tokens.live());
+    let (origin, work) = ws.origin_and_work();
+    let base = commit(&work, "Base", &[("main.env", &format!("M={on_main}\n"))]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "feat"]);
+    let old_tip = commit(
+        &work,
+        "First try",
+        &[("try.env", &format!("T={replaced}\n"))],
+    );
+    git(&work, &["push", "-q", "origin", "feat"]);
+    git(&work, &["reset", "-q", "--hard", &base]);
+    commit(
+        &work,
+        "Second try",
+        &[("fix.env", &format!("F={rewritten}\n"))],
+    );
+    let new_tip = commit(&work, "Polish", &[("README.md", "readme\n")]);
+    git(&work, &["push", "-q", "--force", "origin", "feat"]);
+    let forced = || {
+        let mut event = push_event("feat", &old_tip, &new_tip);
+        event["forced"] = json!(true);
+        event
+    };
+
+    // A clone that still has the replaced tip: the range old..new, though old is not an
+    // ancestor of new; the payload's `forced` flag is not needed for that.
+    for event in [forced(), push_event("feat", &old_tip, &new_tip)] {
+        let run = ws.ci(&work, "push", &event, &[]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        run.assert_found(&[&rewritten]);
+        run.assert_hides(&[&on_main, &replaced, &rewritten]);
+        assert!(
+            run.stderr.contains(&format!(
+                "scanning {}..{} (2 commit(s))",
+                short(&old_tip),
+                short(&new_tip)
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+
+    // A fresh full clone, as actions/checkout makes: no ref reaches the replaced tip, so it
+    // is not there, and the branch's own commits are scanned instead.
+    let checkout = ws.checkout(&origin, "checkout", &["--branch", "feat"]);
+    assert!(!try_git(&checkout, &["cat-file", "-e", &old_tip])
+        .status
+        .success());
+    let run = ws.ci(&checkout, "push", &forced(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_found(&[&rewritten]);
+    run.assert_hides(&[&on_main, &replaced, &rewritten]);
+    assert!(
+        run.stderr.contains(&format!(
+            "note: {}, the tip this force-push replaced, is not in the clone",
+            short(&old_tip)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("force-push to feat: scanning the commits of"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn pull_request_scans_base_to_head() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(105);
+    let (old, in_pr, main_later) = (tokens.live(), tokens.live(), tokens.live());
+    let repo = ws.init("repo");
+    commit(&repo, "Old", &[("old.env", &format!("O={old}\n"))]);
+    git(&repo, &["checkout", "-q", "-b", "feat"]);
+    commit(&repo, "PR work", &[("pr.env", &format!("P={in_pr}\n"))]);
+    let head = commit(&repo, "PR docs", &[("docs.md", "docs\n")]);
+    git(&repo, &["checkout", "-q", "main"]);
+    let base = commit(
+        &repo,
+        "Main moves on",
+        &[("m.env", &format!("L={main_later}\n"))],
+    );
+
+    for event in ["pull_request", "pull_request_target"] {
+        let run = ws.ci(&repo, event, &pull_request_event(&base, &head), &[]);
+        assert_eq!(run.code, 1, "{event}: {}", run.stderr);
+        run.assert_found(&[&in_pr]);
+        run.assert_hides(&[&old, &in_pr, &main_later]);
+        assert!(
+            run.stderr.contains(&format!(
+                "keyhound: {event}: scanning {}..{} (2 commit(s))",
+                short(&base),
+                short(&head)
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn schedule_and_manual_runs_scan_the_full_history_of_every_ref() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(106);
+    let (deleted, current, remote_only) = (tokens.live(), tokens.live(), tokens.live());
+    let (origin, work) = ws.origin_and_work();
+    commit(&work, "Key", &[("k.env", &format!("K={deleted}\n"))]);
+    fs::remove_file(work.join("k.env")).unwrap();
+    commit(&work, "Remove key", &[]);
+    commit(&work, "Current", &[("c.env", &format!("C={current}\n"))]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    git(&work, &["checkout", "-q", "-b", "experiment"]);
+    commit(&work, "Try", &[("x.env", &format!("X={remote_only}\n"))]);
+    git(&work, &["push", "-q", "origin", "experiment"]);
+
+    // The checkout has `experiment` only as origin/experiment.
+    let checkout = ws.checkout(&origin, "checkout", &[]);
+    for event in ["schedule", "workflow_dispatch"] {
+        let run = ws.ci(&checkout, event, &json!({}), &[]);
+        assert_eq!(run.code, 1, "{event}: {}", run.stderr);
+        run.assert_found(&[&deleted, &current, &remote_only]);
+        run.assert_hides(&[&deleted, &current, &remote_only]);
+        assert!(
+            run.stderr.contains(&format!(
+                "keyhound: {event}: scanning the full history of every ref"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn shallow_clone_missing_an_event_commit_fails_with_fetch_depth_advice() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(107);
+    let (old, new) = (tokens.live(), tokens.live());
+    let (origin, work) = ws.origin_and_work();
+    let before = commit(&work, "Old", &[("old.env", &format!("O={old}\n"))]);
+    let after = commit(&work, "New", &[("new.env", &format!("N={new}\n"))]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    // actions/checkout's default: one commit.
+    let shallow = ws.checkout(&origin, "shallow", &["--depth", "1"]);
+
+    let cases = [
+        ("push", push_event("main", &before, &after)),
+        ("pull_request", pull_request_event(&before, &after)),
+    ];
+    for (event, payload) in cases {
+        let run = ws.ci(&shallow, event, &payload, &[]);
+        assert_eq!(run.code, 2, "{event}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stdout.is_empty(), "no report: {}", run.stdout);
+        assert!(run.sarif.is_none(), "no SARIF for a scan that did not run");
+        assert!(run.stderr.contains(&before), "{}", run.stderr);
+        assert!(run.stderr.contains("shallow clone"), "{}", run.stderr);
+        assert!(run.stderr.contains("fetch-depth: 0"), "{}", run.stderr);
+        run.assert_hides(&[&old, &new]);
+    }
+}
+
+#[test]
+fn fail_on_sets_the_least_severity_that_fails_the_job() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(108);
+    let (test_key, live_key) = (tokens.test(), tokens.live());
+    let repo = ws.init("repo");
+    let base = commit(&repo, "Base", &[("README.md", "readme\n")]);
+    let low = commit(&repo, "Test key", &[("t.env", &format!("T={test_key}\n"))]);
+    let event = push_event("main", &base, &low);
+
+    for (fail_on, code) in [("high", 0), ("medium", 0), ("low", 1), ("never", 0)] {
+        let run = ws.ci(&repo, "push", &event, &["--fail-on", fail_on]);
+        assert_eq!(run.code, code, "--fail-on {fail_on}: {}", run.stderr);
+        run.assert_found(&[&test_key]);
+        assert!(run.stdout.starts_with("::notice "), "{}", run.stdout);
+    }
+    let default = ws.ci(&repo, "push", &event, &[]);
+    assert_eq!(default.code, 1, "the default is low: {}", default.stderr);
+
+    let critical = commit(&repo, "Live key", &[("l.env", &format!("L={live_key}\n"))]);
+    let event = push_event("main", &base, &critical);
+    for (fail_on, code) in [("critical", 1), ("never", 0)] {
+        let run = ws.ci(&repo, "push", &event, &["--fail-on", fail_on]);
+        assert_eq!(run.code, code, "--fail-on {fail_on}: {}", run.stderr);
+        run.assert_found(&[&test_key, &live_key]);
+        run.assert_hides(&[&test_key, &live_key]);
+    }
+    // Global flags hold: another format on stdout, from the same single scan.
+    let json = ws.ci(&repo, "push", &event, &["--format", "json"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["summary"]["findings"], 2);
+    assert_eq!(json.found().len(), 2);
+
+    let bad = ws.ci(&repo, "push", &event, &["--fail-on", "severe"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+#[test]
+fn outside_actions_the_event_must_be_named() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(109);
+    let secret = tokens.live();
+    let repo = ws.init("repo");
+    commit(&repo, "Key", &[("k.env", &format!("K={secret}\n"))]);
+
+    let keyhound = || {
+        let mut cmd = BinCommand::cargo_bin("keyhound").unwrap();
+        cmd.current_dir(ws.path("run"))
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_WORKSPACE")
+            .env_remove("GIT_DIR")
+            .arg("ci")
+            .arg("--config")
+            .arg(ws.path("keyhound.toml"));
+        cmd
+    };
+    let out = keyhound().arg(&repo).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("GITHUB_EVENT_NAME is not set"), "{stderr}");
+    assert!(stderr.contains("--event-name"), "{stderr}");
+
+    let out = keyhound()
+        .arg(&repo)
+        .args(["--event-name", "push"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("GITHUB_EVENT_PATH is not set"), "{stderr}");
+
+    // The flags stand in for the environment; REPO for GITHUB_WORKSPACE.
+    let event = ws.path("event.json");
+    fs::write(&event, "{}").unwrap();
+    let out = keyhound()
+        .arg(&repo)
+        .args(["--event-name", "workflow_dispatch", "--event-path"])
+        .arg(&event)
+        .args(["--sarif-file", "out.sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ws.path("run/out.sarif").is_file());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&secret));
+
+    let not_json = keyhound()
+        .arg(&repo)
+        .args(["--event-name", "push", "--event-path"])
+        .arg(ws.path("keyhound.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(not_json.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&not_json.stderr).contains("not valid JSON"));
+}
+
+#[test]
+fn a_push_that_deletes_a_branch_scans_nothing_and_still_writes_outputs() {
+    let ws = Workspace::new();
+    let secret = Tokens::new(110).live();
+    let repo = ws.init("repo");
+    let tip = commit(&repo, "Old", &[("old.env", &format!("O={secret}\n"))]);
+
+    let mut event = push_event("gone", &tip, NULL_SHA);
+    event["deleted"] = json!(true);
+    let run = ws.ci(&repo, "push", &event, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("deleted a ref"), "{}", run.stderr);
+    assert_eq!(run.sarif()["runs"][0]["results"], json!([]));
+    assert!(run.outputs.contains("findings=0\n"), "{}", run.outputs);
+}
