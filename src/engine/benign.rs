@@ -205,14 +205,13 @@ fn looks_base64(v: &[u8]) -> bool {
 /// camelCase or snake_case identifiers made of dictionary-like chunks with few digits:
 /// a chunk of five or more letters in a row is rare in a random string.
 fn reads_like_words(v: &[u8]) -> bool {
-    let mut longest = 0;
-    let mut run = 0;
-    for &b in v {
-        run = if b.is_ascii_lowercase() { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
     let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
-    if longest >= 6 && digits * 8 < v.len() {
+    // A run of six lowercase letters turns up in one random 40-character base62 key out of
+    // six; one that is also pronounceable (vowels, short consonant clusters) is a word.
+    let worded = v
+        .split(|b| !b.is_ascii_lowercase())
+        .any(|run| run.len() >= 6 && pronounceable(run));
+    if worded && digits * 8 < v.len() {
         return true;
     }
     // Dash- or underscore-separated words: `not-a-real-token-this-will-not-work`.
@@ -221,6 +220,20 @@ fn reads_like_words(v: &[u8]) -> bool {
         .filter(|seg| seg.len() >= 3 && seg.iter().all(u8::is_ascii_lowercase))
         .count();
     wordy >= 3
+}
+
+/// Whether lowercase letters read like a word: a quarter or more vowels and no more than three
+/// consonants in a row.
+fn pronounceable(run: &[u8]) -> bool {
+    let is_vowel = |b: &u8| b"aeiouy".contains(b);
+    let vowels = run.iter().filter(|b| is_vowel(b)).count();
+    let mut cluster = 0;
+    let mut longest_cluster = 0;
+    for b in run {
+        cluster = if is_vowel(b) { 0 } else { cluster + 1 };
+        longest_cluster = longest_cluster.max(cluster);
+    }
+    vowels * 4 >= run.len() && longest_cluster <= 3
 }
 
 #[cfg(test)]
@@ -233,6 +246,8 @@ mod tests {
             "wS9fK2pL7xQ4mN8vR1tY6uH3",
             "Zk4#pQ9!mX2$vL7&",
             "a8F3kd92LmQ0zX7pW4",
+            // A six-letter lowercase run, but not a word.
+            "cPHvSIPUjM5gKYerrnvkFABXRqHBaDsuvFXKgs34",
         ] {
             assert!(plausible_generic_secret(s.as_bytes()), "{s}");
         }

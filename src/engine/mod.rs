@@ -136,7 +136,16 @@ impl Engine {
                 let Some((decoded, encoding)) = decode::decode(&hay[span.clone()]) else {
                     continue;
                 };
-                for inner in self.scan_at_depth(&decoded, depth + 1) {
+                // The name the value is stored under (`DISCORD_BOT_TOKEN: <base64>`) is what
+                // wakes keyword-anchored rules: scan the decoded value behind it.
+                let label = label_before(hay, span.start);
+                let mut text = Vec::with_capacity(label.len() + decoded.len());
+                text.extend_from_slice(label);
+                text.extend_from_slice(&decoded);
+                for inner in self.scan_at_depth(&text, depth + 1) {
+                    if inner.span.end <= label.len() {
+                        continue; // found in the label, which the plain scan covers
+                    }
                     matches.push(RawMatch {
                         span: span.clone(),
                         matched: span.clone(),
@@ -281,6 +290,15 @@ impl Engine {
             }
         }
     }
+}
+
+/// Longest label kept in front of a decoded value.
+const LABEL_MAX: usize = 80;
+
+/// What precedes offset `at` on its line, up to `LABEL_MAX` bytes: the key of a `key: value`.
+fn label_before(hay: &[u8], at: usize) -> &[u8] {
+    let line_start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1);
+    &hay[line_start.max(at.saturating_sub(LABEL_MAX))..at]
 }
 
 /// Whether a rule's candidate secret passes its filters: placeholders, entropy, checksum, and

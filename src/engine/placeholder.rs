@@ -136,6 +136,9 @@ fn needles() -> &'static Needles {
     })
 }
 
+/// Length beyond which a value is judged as structured data rather than a typed token.
+const LONG_VALUE: usize = 64;
+
 /// True when `value` is a placeholder or other stand-in rather than a secret.
 pub fn is_placeholder(value: &[u8]) -> bool {
     if DUMMY_VALUES
@@ -164,7 +167,10 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         // `%VAR%`: a Windows environment reference.
         return true;
     }
-    has_run(value, 5)
+    // Long values are structured (an OpenSSH key's base64 holds runs of `A` for zero bytes,
+    // an AWS session token runs of `/`): only a run that no encoding makes is suspicious.
+    let run = if value.len() > LONG_VALUE { 24 } else { 5 };
+    has_run(value, run)
         || has_sequence(value, 6)
         || has_variable(value)
         || is_repetitive(value)
@@ -257,6 +263,7 @@ mod tests {
             "xoxb-123-456-abc",
             "%SENDGRID_API_KEY%",
             "==$DETECT_SECRETS_VERSION",
+            "-----BEGIN KEY-----XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
@@ -269,6 +276,8 @@ mod tests {
             "sk_live_@{rand:alnum:24}",
             "@{rand:alnum:24}",
             "@{rand:hex:32}",
+            // An OpenSSH key body: zero bytes encode as runs of `A`.
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW@{rand:base64:200}",
         ] {
             for _ in 0..50 {
                 let s = expand(template, &mut rng).unwrap();
