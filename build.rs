@@ -1,26 +1,80 @@
-//! Embeds every `rules/*.toml` file in the binary, so the rule pack never drifts from the files.
+//! Embeds the rule pack in the binary, parsed at build time: every `rules/*.toml` file is read
+//! with the same schema the runtime uses (`src/rules/schema.rs`) and written out as static
+//! Rust data, so starting keyhound parses no TOML. A rule file that does not parse fails the
+//! build with the file named.
 
+use std::fmt::Write as _;
 use std::{env, fs, path::Path};
+
+#[path = "src/rules/schema.rs"]
+#[allow(dead_code)] // the build uses the rule shape, not the whole module
+mod schema;
 
 fn main() {
     println!("cargo:rerun-if-changed=rules");
+    println!("cargo:rerun-if-changed=src/rules/schema.rs");
     let mut files: Vec<_> = fs::read_dir("rules")
         .expect("rules/ directory")
         .map(|e| e.expect("rules/ entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    let mut out = String::from("/// Every embedded rule file: (file name, contents).\npub static EMBEDDED_RULE_FILES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// The embedded rule pack, as written in `rules/*.toml`: (file name, rules).\n\
+         pub static EMBEDDED_RULES: &[(&str, &[EmbeddedRule])] = &[\n",
+    );
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
-        let name = path.file_name().unwrap().to_string_lossy();
-        let abs = fs::canonicalize(path).unwrap();
-        out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            abs.display().to_string()
-        ));
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = fs::read_to_string(path).expect("readable rule file");
+        let parsed: schema::RawRuleFile =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("rules/{name}: {e}"));
+        writeln!(out, "    ({name:?}, &[").unwrap();
+        for rule in &parsed.rule {
+            write_rule(&mut out, rule);
+        }
+        out.push_str("    ]),\n");
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_rules.rs");
     fs::write(dest, out).unwrap();
+}
+
+/// One `EmbeddedRule` literal. `{:?}` of a string is a valid Rust string literal.
+fn write_rule(out: &mut String, r: &schema::RawRule) {
+    let list = |items: &[String]| format!("&{items:?}");
+    let opt_str = |v: &Option<String>| match v {
+        Some(s) => format!("Some({s:?})"),
+        None => "None".into(),
+    };
+    let opt_f64 = |v: Option<f64>| match v {
+        Some(x) => format!("Some({x:?})"),
+        None => "None".into(),
+    };
+    writeln!(
+        out,
+        "        EmbeddedRule {{ id: {:?}, name: {:?}, provider: {:?}, description: {:?}, \
+         keywords: {}, regex: {:?}, severity: {:?}, confidence: {:?}, revoke_url: {:?}, \
+         rotation: {}, examples: {}, negative_examples: {}, min_entropy_bits: {}, \
+         min_shannon: {}, checksum: {}, public: {}, multiline: {}, kind: {} }},",
+        r.id,
+        r.name,
+        r.provider,
+        r.description,
+        list(&r.keywords),
+        r.regex,
+        r.severity,
+        r.confidence,
+        r.revoke_url,
+        list(&r.rotation),
+        list(&r.examples),
+        list(&r.negative_examples),
+        opt_f64(r.min_entropy_bits),
+        opt_f64(r.min_shannon),
+        opt_str(&r.checksum),
+        r.public,
+        r.multiline,
+        opt_str(&r.kind),
+    )
+    .unwrap();
 }

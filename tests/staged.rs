@@ -388,3 +388,40 @@ fn an_installed_pre_push_hook_blocks_a_secret_buried_in_unpushed_commits() {
     let (pushed, said) = push(&repo);
     assert!(pushed, "a clean push was blocked:\n{said}");
 }
+
+#[test]
+fn the_hook_judges_the_index_git_commit_builds_for_commit_a_and_commit_paths() {
+    let repo = repo();
+    repo.write("app.cfg", "name = app\n");
+    repo.commit("cfg");
+    let run = keyhound(&["install-hook", repo.path().to_str().unwrap()], None, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // Not staged: `git commit -a` and `git commit PATH` stage it into a temporary index
+    // (GIT_INDEX_FILE) just for the hook.
+    let secret = Tokens::new(13).api();
+    repo.write("app.cfg", &format!("name = app\ntoken = {secret}\n"));
+    for args in [&["-a"][..], &["app.cfg"][..]] {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-q",
+            ])
+            .args(args)
+            .args(["-m", "leak"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "git commit {args:?} let a secret through:\n{said}"
+        );
+        assert!(said.contains("app.cfg"), "{said}");
+    }
+}

@@ -2,12 +2,17 @@
 //! read from the index (never the working tree), with the lines the commit adds, numbered as in
 //! the staged file. Before the first commit, everything staged is added.
 
+use std::collections::HashMap;
+use std::io;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Oid, Patch, Repository};
+use git2::{
+    Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Oid, Patch, Repository, Tree,
+};
 
 use super::git::GitError;
+use super::git_index::{self, GitIndex, IndexEntry};
 use super::{text_content, SkipReason};
 
 /// One staged file to scan.
@@ -81,12 +86,45 @@ impl StagedChanges {
             Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let index = self.repo.index()?;
+        // `git commit -a` and `git commit PATH…` run the hook on a temporary index, named by
+        // GIT_INDEX_FILE.
+        let index_file = std::env::var_os("GIT_INDEX_FILE")
+            .filter(|f| !f.is_empty())
+            .map_or_else(|| self.repo.path().join("index"), PathBuf::from);
+        let data = match std::fs::read(&index_file) {
+            Ok(data) => data,
+            // No index yet: nothing is staged.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+            Err(e) => {
+                return Err(GitError::Git(git2::Error::from_str(&format!(
+                    "cannot read the index {}: {e}",
+                    index_file.display()
+                ))))
+            }
+        };
+        let mut diff = TreeIndexDiff::default();
+        if let Some(index) = git_index::parse(&data) {
+            diff.dir(&self.repo, head.as_ref(), b"", &index.entries, &index)?;
+            // Renames need content similarity: leave commits that delete and add to libgit2.
+            if !(diff.deleted && diff.changes.iter().any(|c| c.old.is_zero())) {
+                return Ok((diff.changes, diff.notes));
+            }
+        }
+        self.changes_by_libgit2(head.as_ref(), &index_file)
+    }
+
+    /// The same through libgit2's diff, with rename detection.
+    fn changes_by_libgit2(
+        &self,
+        head: Option<&Tree>,
+        index_file: &Path,
+    ) -> Result<(Vec<Change>, Vec<String>), GitError> {
+        let index = git2::Index::open(index_file)?;
         let mut options = DiffOptions::new();
         options.include_typechange(true);
-        let mut diff =
-            self.repo
-                .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))?;
+        let mut diff = self
+            .repo
+            .diff_tree_to_index(head, Some(&index), Some(&mut options))?;
         diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
 
         let mut changes = Vec::new();
@@ -103,9 +141,7 @@ impl StagedChanges {
                 _ => continue,
             }
             if new.mode() == FileMode::Commit {
-                notes.push(format!(
-                    "{path}: submodule not scanned (run keyhound in the submodule itself)"
-                ));
+                notes.push(submodule_note(&path));
                 continue;
             }
             changes.push(Change {
@@ -165,6 +201,98 @@ impl StagedChanges {
             bytes,
             added,
         })
+    }
+}
+
+fn submodule_note(path: &str) -> String {
+    format!("{path}: submodule not scanned (run keyhound in the submodule itself)")
+}
+
+/// HEAD's tree against the index, directory by directory, skipping every directory whose
+/// cached tree in the index is HEAD's: what git does for `git diff --cached`.
+#[derive(Default)]
+struct TreeIndexDiff {
+    changes: Vec<Change>,
+    notes: Vec<String>,
+    /// Whether HEAD has a path the index no longer has.
+    deleted: bool,
+}
+
+impl TreeIndexDiff {
+    /// Compares `tree` (HEAD's directory `dir`, or none) with `entries`, the index entries
+    /// under `dir`.
+    fn dir(
+        &mut self,
+        repo: &Repository,
+        tree: Option<&Tree>,
+        dir: &[u8],
+        entries: &[IndexEntry],
+        index: &GitIndex,
+    ) -> Result<(), git2::Error> {
+        if let Some(tree) = tree {
+            if index.cached_trees.get(dir) == Some(&tree.id()) {
+                return Ok(());
+            }
+        }
+        let prefix = if dir.is_empty() { 0 } else { dir.len() + 1 };
+        let mut in_head: HashMap<Vec<u8>, (Oid, i32)> = tree
+            .map(|t| {
+                t.iter()
+                    .map(|e| (e.name_bytes().to_vec(), (e.id(), e.filemode())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut i = 0;
+        while i < entries.len() {
+            let rest = &entries[i].path[prefix..];
+            if let Some(slash) = memchr::memchr(b'/', rest) {
+                // A subdirectory: its entries are contiguous, the index being sorted by path.
+                let name = &rest[..slash];
+                let end = i + entries[i..]
+                    .iter()
+                    .position(|e| !e.path[prefix..].starts_with(&rest[..=slash]))
+                    .unwrap_or(entries.len() - i);
+                let sub = match in_head.remove(name) {
+                    Some((id, mode)) if mode == i32::from(FileMode::Tree) => {
+                        Some(repo.find_tree(id)?)
+                    }
+                    Some(_) => {
+                        self.deleted = true; // a file became a directory
+                        None
+                    }
+                    None => None,
+                };
+                let sub_dir = &entries[i].path[..prefix + slash];
+                self.dir(repo, sub.as_ref(), sub_dir, &entries[i..end], index)?;
+                i = end;
+                continue;
+            }
+            let entry = &entries[i];
+            i += 1;
+            let old = match in_head.remove(rest) {
+                Some((id, mode)) if id == entry.oid && mode as u32 == entry.mode => continue,
+                Some((id, mode)) if mode != i32::from(FileMode::Tree) => id,
+                Some(_) => {
+                    self.deleted = true; // a directory became a file
+                    Oid::zero()
+                }
+                None => Oid::zero(),
+            };
+            let path = String::from_utf8_lossy(&entry.path).into_owned();
+            if entry.mode == u32::try_from(i32::from(FileMode::Commit)).unwrap_or(0o160000) {
+                self.notes.push(submodule_note(&path));
+                continue;
+            }
+            self.changes.push(Change {
+                path,
+                old,
+                new: entry.oid,
+            });
+        }
+        if !in_head.is_empty() {
+            self.deleted = true;
+        }
+        Ok(())
     }
 }
 
