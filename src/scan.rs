@@ -8,10 +8,10 @@ use std::sync::Mutex;
 
 use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers};
 use crate::context::{plain_line, Redactor, Secret};
-use crate::engine::{random_part, Engine, RawMatch};
+use crate::engine::{benign, random_part, Engine, RawMatch};
 use crate::finding::{redact, Finding, Location, SecretInfo};
 use crate::remediate::{playbook, Exposure};
-use crate::rules::Confidence;
+use crate::rules::{Confidence, RuleKind};
 use crate::source::{ChunkSink, SkipReason};
 
 /// What to report and how.
@@ -117,6 +117,13 @@ impl<'a> Scanner<'a> {
             let rule = self.engine.rule(m.rule);
             if (rule.public && !self.policy.include_public)
                 || rule.confidence < self.policy.min_confidence
+            {
+                continue;
+            }
+            if rule.kind == RuleKind::Generic
+                && m.encoding.is_none()
+                && (benign::unquoted_in_source_code(path, bytes, m.span.start)
+                    || benign::continues_as_escaped_bytes(bytes, m.span.end))
             {
                 continue;
             }

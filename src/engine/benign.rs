@@ -44,6 +44,10 @@ const BENIGN_NAME_WORDS: &[&str] = &[
     "_size",
     "_type",
     "_name",
+    "author",
+    "keysize",
+    "keylen",
+    "-objs",
 ];
 
 /// Prepares a generic detector match: `None` when the name says the value is benign; else the
@@ -111,6 +115,35 @@ pub fn plausible_generic_secret(value: &[u8]) -> bool {
     entropy::shannon(value) >= SHANNON_SLACK * shannon_floor(pool, len)
         && entropy::pool_bits(value) >= 64.0
         && !reads_like_words(value)
+}
+
+/// Whether a generic candidate at `start` in the file at `path` is an expression rather than a
+/// literal: in program source, a secret is written as a string literal, while an unquoted value
+/// (`.min_keysize = AES_MAX_KEY_SIZE`, `token = next_token(p)`) is code. Config files, shell
+/// scripts and logs keep their unquoted values.
+pub fn unquoted_in_source_code(path: &str, bytes: &[u8], start: usize) -> bool {
+    const SOURCE: &[&str] = &[
+        "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "hxx", "m", "mm", "s", "go", "rs", "java", "kt",
+        "kts", "scala", "groovy", "swift", "cs", "fs", "js", "mjs", "cjs", "jsx", "ts", "tsx",
+        "vue", "svelte", "py", "pyi", "rb", "php", "pl", "pm", "lua", "dart", "ex", "exs", "erl",
+        "hs", "ml", "clj", "r", "jl", "zig", "nim", "v", "sv", "vhd", "l", "y",
+    ];
+    let ext = path.rsplit_once('.').map_or("", |(_, ext)| ext);
+    let in_source = !ext.contains('/') && SOURCE.iter().any(|e| e.eq_ignore_ascii_case(ext));
+    let quoted = start
+        .checked_sub(1)
+        .and_then(|i| bytes.get(i))
+        .is_some_and(|b| matches!(b, b'"' | b'\'' | b'`'));
+    in_source && !quoted
+}
+
+/// Whether the candidate ending at `end` runs on into escaped bytes (`"a09f…\x00\x1b"`): a
+/// binary test vector written as a string literal, not a token.
+pub fn continues_as_escaped_bytes(bytes: &[u8], end: usize) -> bool {
+    match bytes.get(end..end + 2) {
+        Some([b'\\', next]) => matches!(next, b'x' | b'0'..=b'7'),
+        _ => false,
+    }
 }
 
 /// Real tokens carry fixed parts (prefixes, separators, checksums) that lower their entropy
@@ -239,6 +272,25 @@ fn pronounceable(run: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unquoted_values_in_source_code_are_expressions() {
+        let line = b".min_keysize = AES_MAX_KEY_SIZE, key = \"k9Fz2LpQ\"";
+        assert!(unquoted_in_source_code("crypto/aes.c", line, 15));
+        assert!(!unquoted_in_source_code("crypto/aes.c", line, 40), "quoted");
+        assert!(!unquoted_in_source_code("deploy/.env", line, 15), "config");
+        assert!(
+            !unquoted_in_source_code("scripts/run.sh", line, 15),
+            "shell"
+        );
+        assert!(
+            !unquoted_in_source_code("v1.2/Makefile", line, 15),
+            "no extension"
+        );
+        let vector = br#".key = "a09f3c2e\x00\x01""#;
+        assert!(continues_as_escaped_bytes(vector, 16));
+        assert!(!continues_as_escaped_bytes(b"key = \"a09f3c2e\"", 16));
+    }
 
     #[test]
     fn random_values_pass() {

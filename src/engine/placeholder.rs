@@ -155,10 +155,11 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         return true;
     }
     if let Some(rest) = value.strip_prefix(b"$") {
-        // `$VAR`, `$env:VAR`: a shell or PowerShell variable.
+        // `$VAR`, `$var`, `$env:VAR`, `${VAR}`, `$(cmd)`: a shell, Perl, PHP or PowerShell
+        // variable or substitution.
         if rest
             .first()
-            .is_some_and(|b| b.is_ascii_uppercase() || *b == b'_' || *b == b'{' || *b == b'e')
+            .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'{' | b'('))
         {
             return true;
         }
@@ -257,6 +258,7 @@ mod tests {
             "AKIAIOSFODNN7EXAMPLE",
             "abcdef1234567890abcdef1234567890",
             "$API_KEY",
+            "$chain_id",
             "password",
             "abababababababab",
             "sk-proj-********************",
