@@ -667,3 +667,125 @@ fn human_report_names_the_commit() {
     assert!(stdout.contains("(still in HEAD)"), "{stdout}");
     assert!(stderr.contains("git history of"), "{stderr}");
 }
+
+/// The path of a loose object.
+fn loose_object(repo: &Path, id: &str) -> PathBuf {
+    repo.join(".git/objects").join(&id[..2]).join(&id[2..])
+}
+
+/// A blob whose object is missing (a partial clone, a broken copy) or corrupt is reported by
+/// id, the rest of the history is still scanned, and the exit code says something was unread.
+#[test]
+fn missing_and_corrupt_objects_are_reported_and_the_scan_goes_on() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(20);
+    let (kept, lost, garbled) = (tokens.next(), tokens.next(), tokens.next());
+    let repo = ws.init("repo");
+    ws.commit(
+        &repo,
+        "Three files",
+        &[
+            ("kept.env", &format!("K={kept}\n")),
+            ("lost.env", &format!("L={lost}\n")),
+            ("garbled.env", &format!("G={garbled}\n")),
+        ],
+    );
+    let lost_id = ws.git(&repo, &["rev-parse", "HEAD:lost.env"]);
+    let garbled_id = ws.git(&repo, &["rev-parse", "HEAD:garbled.env"]);
+    fs::remove_file(loose_object(&repo, &lost_id)).unwrap();
+    let garbled_path = loose_object(&repo, &garbled_id);
+    let mut permissions = fs::metadata(&garbled_path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    fs::set_permissions(&garbled_path, permissions).unwrap();
+    fs::write(&garbled_path, b"\x78\x9c not zlib at all").unwrap();
+
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 2, "{}", scan.stderr);
+    scan.assert_hides(&[&kept, &lost, &garbled]);
+    scan.finding_for(&kept);
+    assert_eq!(scan.findings().len(), 1, "{}", scan.stdout);
+    for id in [&lost_id, &garbled_id] {
+        assert!(
+            scan.stderr.contains(id.as_str()),
+            "{id} not named:\n{}",
+            scan.stderr
+        );
+    }
+}
+
+/// A packfile damaged in the middle: objects that cannot be read are reported, never a crash.
+#[test]
+fn a_corrupt_packfile_is_an_error_not_a_crash() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(21);
+    let repo = ws.init("repo");
+    for i in 0..20 {
+        let body: String = (0..200).map(|j| format!("line {i} {j}\n")).collect();
+        let secret = tokens.next();
+        ws.commit(
+            &repo,
+            &format!("c{i}"),
+            &[(&format!("f{i}.txt"), &format!("{body}k={secret}\n"))],
+        );
+    }
+    ws.git(&repo, &["gc", "-q", "--aggressive"]);
+    let pack_dir = repo.join(".git/objects/pack");
+    let pack = fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let mut bytes = fs::read(&pack).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0xa5;
+    }
+    let mut permissions = fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    fs::set_permissions(&pack, permissions).unwrap();
+    fs::write(&pack, bytes).unwrap();
+
+    let scan = ws.scan(&repo, &[]);
+    assert!(
+        matches!(scan.code, 1 | 2),
+        "exit {}: {}",
+        scan.code,
+        scan.stderr
+    );
+    assert!(!scan.stderr.contains("panicked"), "{}", scan.stderr);
+    // Whatever could be read was scanned and reported as JSON.
+    scan.json();
+}
+
+/// Tens of thousands of refs (tags on every commit of a long-lived repository) are walked
+/// once: the commits they share are not walked again.
+#[test]
+fn a_huge_number_of_refs_is_walked_once() {
+    let ws = Workspace::new();
+    let secret = Tokens::new(22).next();
+    let repo = ws.init("repo");
+    let first = ws.commit(&repo, "Secret", &[("s.env", &format!("S={secret}\n"))]);
+    let second = ws.commit(&repo, "More", &[("t.txt", "text\n")]);
+    let mut packed = String::from("# pack-refs with: peeled fully-peeled sorted\n");
+    let mut refs: Vec<String> = (0..30_000)
+        .map(|i| {
+            let id = if i % 2 == 0 { &first } else { &second };
+            format!("{id} refs/tags/t{i:05}\n")
+        })
+        .collect();
+    refs.sort_by(|a, b| a[41..].cmp(&b[41..]));
+    packed.extend(refs);
+    fs::write(repo.join(".git/packed-refs"), packed).unwrap();
+
+    let started = std::time::Instant::now();
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    assert_eq!(scan.findings().len(), 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "30,000 refs took {:?}",
+        started.elapsed()
+    );
+}

@@ -11,9 +11,10 @@ pub mod entropy;
 pub mod placeholder;
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 
 use crate::rules::{Rule, RuleKind, RulePack, SecretGroup};
@@ -41,11 +42,40 @@ pub struct RawMatch {
     pub encoding: Option<Encoding>,
 }
 
+/// Bytes after which a run switches to the DFA prefilter.
+const FAST_PREFILTER_AFTER: u64 = 1 << 20;
+
+/// The case-insensitive automaton over all keywords and decode triggers.
+fn keyword_automaton(patterns: &[String], kind: AhoCorasickKind) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(patterns)
+        .expect("keyword automaton")
+}
+
+/// One keyword occurrence: which prefilter pattern, where.
+struct KeywordHit {
+    pattern: usize,
+    range: Range<usize>,
+}
+
 /// Compiled state shared by every scanning thread.
 pub struct Engine {
     pack: RulePack,
     regexes: Vec<OnceLock<Option<CompiledRule>>>,
+    /// The keyword automaton: quick to build, for the first bytes of a run (a pre-commit
+    /// hook scans a few kilobytes and exits)...
     prefilter: AhoCorasick,
+    /// ...and its DFA, twice as fast but milliseconds to build, once a run has scanned
+    /// `FAST_PREFILTER_AFTER` bytes.
+    fast_prefilter: OnceLock<AhoCorasick>,
+    bytes_seen: AtomicU64,
+    /// The prefilter's patterns (lowercase keywords and decode triggers).
+    patterns: Vec<String>,
+    /// For each pattern, the patterns that can overlap it (see `overlap_partners`).
+    partners: Vec<OnceLock<Vec<(usize, isize)>>>,
     /// For each prefilter pattern: the rules it wakes, or `None` for a decode trigger.
     pattern_rules: Vec<Option<Vec<usize>>>,
     /// Rules without keywords, which run over the whole input.
@@ -84,11 +114,8 @@ impl Engine {
             patterns.push(trigger.to_string());
             pattern_rules.push(None);
         }
-        let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .expect("keyword automaton");
+        let prefilter = keyword_automaton(&patterns, AhoCorasickKind::NoncontiguousNFA);
+        let partners = patterns.iter().map(|_| OnceLock::new()).collect();
         let regexes = pack.rules().iter().map(|_| OnceLock::new()).collect();
         let unfiltered = (0..pack.len())
             .filter(|&i| pack.rules()[i].keywords.is_empty())
@@ -97,6 +124,10 @@ impl Engine {
             pack,
             regexes,
             prefilter,
+            fast_prefilter: OnceLock::new(),
+            bytes_seen: AtomicU64::new(0),
+            patterns,
+            partners,
             pattern_rules,
             unfiltered,
             max_decode_depth,
@@ -160,13 +191,85 @@ impl Engine {
         matches
     }
 
+    /// Every keyword occurrence in `hay`, overlapping ones included. An overlapping automaton
+    /// search costs several times a leftmost one, so the leftmost search finds the hits and
+    /// each hit's overlap partners (keywords that can overlap it) are checked in place: every
+    /// occurrence either is a leftmost hit or overlaps one.
+    fn keyword_hits<'h>(&'h self, hay: &'h [u8]) -> impl Iterator<Item = KeywordHit> + 'h {
+        self.keyword_automaton(hay.len())
+            .find_iter(hay)
+            .flat_map(move |hit| {
+                let pattern = hit.pattern().as_usize();
+                let partners =
+                    self.overlap_partners(pattern)
+                        .iter()
+                        .filter_map(move |&(q, offset)| {
+                            let start = hit.start().checked_add_signed(offset)?;
+                            let keyword = self.patterns[q].as_bytes();
+                            let end = start.checked_add(keyword.len())?;
+                            hay.get(start..end)?
+                                .eq_ignore_ascii_case(keyword)
+                                .then_some(KeywordHit {
+                                    pattern: q,
+                                    range: start..end,
+                                })
+                        });
+                std::iter::once(KeywordHit {
+                    pattern,
+                    range: hit.range(),
+                })
+                .chain(partners)
+            })
+    }
+
+    /// The automaton to search `len` more bytes with.
+    fn keyword_automaton(&self, len: usize) -> &AhoCorasick {
+        if let Some(fast) = self.fast_prefilter.get() {
+            return fast;
+        }
+        let seen = self.bytes_seen.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
+        if seen < FAST_PREFILTER_AFTER {
+            return &self.prefilter;
+        }
+        self.fast_prefilter
+            .get_or_init(|| keyword_automaton(&self.patterns, AhoCorasickKind::DFA))
+    }
+
+    /// The keywords that can overlap an occurrence of keyword `p`, each with where it would
+    /// start relative to it: every placement where the two agree on their common bytes.
+    /// Worked out on `p`'s first hit.
+    fn overlap_partners(&self, p: usize) -> &[(usize, isize)] {
+        self.partners[p].get_or_init(|| {
+            let key = self.patterns[p].as_bytes();
+            let mut partners = Vec::new();
+            for (q, other) in self.patterns.iter().enumerate() {
+                let other = other.as_bytes();
+                let first = 1 - other.len() as isize;
+                for offset in first..key.len() as isize {
+                    if q == p && offset == 0 {
+                        continue;
+                    }
+                    let from = offset.max(0) as usize;
+                    let to = (offset + other.len() as isize).min(key.len() as isize) as usize;
+                    let agree = (from..to).all(|i| {
+                        key[i].eq_ignore_ascii_case(&other[(i as isize - offset) as usize])
+                    });
+                    if agree {
+                        partners.push((q, offset));
+                    }
+                }
+            }
+            partners
+        })
+    }
+
     /// Runs the prefilter: merged byte windows per woken rule, and whether to try decoding.
     fn candidate_windows(&self, hay: &[u8]) -> (Vec<(usize, Range<usize>)>, bool) {
         let mut windows: Vec<(usize, Range<usize>)> = Vec::new();
         let mut last: Vec<Option<Range<usize>>> = Vec::new();
         let mut decode_wanted = false;
-        for hit in self.prefilter.find_overlapping_iter(hay) {
-            let Some(rules) = &self.pattern_rules[hit.pattern().as_usize()] else {
+        for hit in self.keyword_hits(hay) {
+            let Some(rules) = &self.pattern_rules[hit.pattern] else {
                 decode_wanted = true;
                 continue;
             };
@@ -184,7 +287,7 @@ impl Engine {
                     LINE_CONTEXT
                 };
                 if last[rule].as_ref().is_some_and(|w| {
-                    w.contains(&hit.start()) && hit.end().saturating_add(reach / 2) <= w.end
+                    w.contains(&hit.range.start) && hit.range.end.saturating_add(reach / 2) <= w.end
                 }) {
                     continue;
                 }
@@ -192,10 +295,14 @@ impl Engine {
                 let window = if spec.whole_input {
                     0..hay.len()
                 } else {
-                    window_around(hay, hit.range(), multiline)
+                    window_around(hay, hit.range.clone(), multiline)
                 };
                 match &mut last[rule] {
-                    Some(prev) if window.start <= prev.end => prev.end = prev.end.max(window.end),
+                    // An overlap partner may start a little before the hit it was found at.
+                    Some(prev) if window.start <= prev.end => {
+                        prev.start = prev.start.min(window.start);
+                        prev.end = prev.end.max(window.end);
+                    }
                     slot => {
                         if let Some(prev) = slot.take() {
                             windows.push((rule, prev));
@@ -409,6 +516,46 @@ mod tests {
         pack.extend(parse_rule_file(toml, "test.toml").unwrap(), "test.toml")
             .unwrap();
         Engine::new(pack, 2)
+    }
+
+    /// The leftmost search plus overlap partners finds exactly what a brute-force search for
+    /// every keyword at every offset finds, on random text made of the keywords' letters.
+    #[test]
+    fn keyword_hits_are_every_overlapping_occurrence() {
+        let keywords = ["ab", "bc", "abc", "cab", "b", "key-", "-key", "aaa"];
+        let list = keywords
+            .iter()
+            .map(|k| format!("{k:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let e = engine(&format!(
+            "[[rule]]\nid = \"k\"\nname = \"k\"\nprovider = \"p\"\ndescription = \"d\"\n\
+             keywords = [{list}]\nregex = 'x'\nseverity = \"low\"\nconfidence = \"low\"\n\
+             revoke_url = \"https://example.invalid\"\n"
+        ));
+        let mut rng = ExampleRng::new(7);
+        for _ in 0..300 {
+            let text = rng.string(b"abcABkey-x", 40);
+            let hay = text.as_bytes();
+            let mut found: Vec<(usize, usize)> = e
+                .keyword_hits(hay)
+                .map(|h| (h.range.start, h.range.end))
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            let mut expected: Vec<(usize, usize)> = Vec::new();
+            for k in e.patterns.iter() {
+                for start in 0..hay.len() {
+                    let end = start + k.len();
+                    if end <= hay.len() && hay[start..end].eq_ignore_ascii_case(k.as_bytes()) {
+                        expected.push((start, end));
+                    }
+                }
+            }
+            expected.sort_unstable();
+            expected.dedup();
+            assert_eq!(found, expected, "{text}");
+        }
     }
 
     const RULE: &str = r#"
