@@ -55,6 +55,13 @@ fn keyword_automaton(patterns: &[String], kind: AhoCorasickKind) -> AhoCorasick 
         .expect("keyword automaton")
 }
 
+/// A rule a keyword wakes, and the keyword's exact bytes when it must match case-sensitively.
+#[derive(Debug, PartialEq, Eq)]
+struct Wake {
+    rule: usize,
+    exact: Option<Box<[u8]>>,
+}
+
 /// One keyword occurrence: which prefilter pattern, where.
 struct KeywordHit {
     pattern: usize,
@@ -77,7 +84,7 @@ pub struct Engine {
     /// For each pattern, the patterns that can overlap it (see `overlap_partners`).
     partners: Vec<OnceLock<Vec<(usize, isize)>>>,
     /// For each prefilter pattern: the rules it wakes, or `None` for a decode trigger.
-    pattern_rules: Vec<Option<Vec<usize>>>,
+    pattern_rules: Vec<Option<Vec<Wake>>>,
     /// Rules without keywords, which run over the whole input.
     unfiltered: Vec<usize>,
     max_decode_depth: usize,
@@ -92,20 +99,30 @@ impl Engine {
     /// Builds the prefilter over `pack`; regexes are compiled later, on demand.
     pub fn new(pack: RulePack, max_decode_depth: usize) -> Engine {
         let mut patterns: Vec<String> = Vec::new();
-        let mut pattern_rules: Vec<Option<Vec<usize>>> = Vec::new();
+        let mut pattern_rules: Vec<Option<Vec<Wake>>> = Vec::new();
         for (index, rule) in pack.rules().iter().enumerate() {
             for keyword in &rule.keywords {
+                // Smart case, as in ripgrep: a keyword written with an uppercase letter is a
+                // case-sensitive token prefix (`SK`, `ATTA`), which spares a rule the windows
+                // that `task` or `attach` would open; an all-lowercase one matches any case.
+                let wake = Wake {
+                    rule: index,
+                    exact: keyword
+                        .bytes()
+                        .any(|b| b.is_ascii_uppercase())
+                        .then(|| keyword.as_bytes().into()),
+                };
                 let keyword = keyword.to_ascii_lowercase();
                 match patterns.iter().position(|p| *p == keyword) {
                     Some(at) => {
-                        let rules = pattern_rules[at].get_or_insert_with(Vec::new);
-                        if !rules.contains(&index) {
-                            rules.push(index);
+                        let wakes = pattern_rules[at].get_or_insert_with(Vec::new);
+                        if !wakes.contains(&wake) {
+                            wakes.push(wake);
                         }
                     }
                     None => {
                         patterns.push(keyword);
-                        pattern_rules.push(Some(vec![index]));
+                        pattern_rules.push(Some(vec![wake]));
                     }
                 }
             }
@@ -276,7 +293,12 @@ impl Engine {
             if last.is_empty() {
                 last = vec![None; self.pack.len()];
             }
-            for &rule in rules {
+            let found = &hay[hit.range.clone()];
+            for wake in rules {
+                if wake.exact.as_deref().is_some_and(|exact| exact != found) {
+                    continue;
+                }
+                let rule = wake.rule;
                 let multiline = self.rule(rule).multiline;
                 // A hit well inside the current window adds nothing, and skipping it keeps a
                 // line of millions of hits cheap. A hit near the window's end still extends
@@ -516,6 +538,29 @@ mod tests {
         pack.extend(parse_rule_file(toml, "test.toml").unwrap(), "test.toml")
             .unwrap();
         Engine::new(pack, 2)
+    }
+
+    /// Smart-case keywords: with an uppercase letter exactly as written, else in any case.
+    #[test]
+    fn keywords_with_uppercase_match_case_sensitively() {
+        let rule = |id: &str, keyword: &str| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\nname = \"n\"\nprovider = \"p\"\ndescription = \"d\"\n\
+                 keywords = [\"{keyword}\"]\nregex = '(?i)\\bq{id}_[0-9]{{6}}'\n\
+                 severity = \"low\"\nconfidence = \"low\"\nrevoke_url = \"https://example.invalid\"\n"
+            )
+        };
+        let e = engine(&(rule("exact", "Qexact_") + &rule("any", "qany_")));
+        let found = |text: &str| {
+            e.scan(text.as_bytes())
+                .iter()
+                .map(|m| e.rule(m.rule).id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("Qexact_804317"), ["exact"]);
+        assert!(found("QEXACT_804317 qexact_804317").is_empty());
+        assert_eq!(found("QANY_804317"), ["any"]);
+        assert_eq!(found("qany_804317"), ["any"]);
     }
 
     /// The leftmost search plus overlap partners finds exactly what a brute-force search for
