@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+use crate::allow::Allowlist;
 use crate::baseline::{self, Suppressions};
 use crate::cli::{
     BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg, DirArgs, FormatArg,
@@ -159,24 +160,11 @@ pub fn scan_and_deliver(
     let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure));
     produce(&scanner);
     let (mut findings, problems, mut summary) = scanner.finish();
-    let found = findings.len();
-    findings.retain(|f| {
-        !known.hides(f)
-            && !f
-                .commit
-                .as_ref()
-                .is_some_and(|c| policy.allowlist.allows_commit(&f.rule, &c.id))
-    });
-    summary.findings = findings.len() as u64;
     for problem in &problems {
         eprintln!("keyhound: {problem}");
     }
-    if found > findings.len() && !common.quiet {
-        eprintln!(
-            "keyhound: {} known finding(s) hidden (baseline, ignore files, allowed commits)",
-            found - findings.len()
-        );
-    }
+    hide_known(common, &mut findings, &known, &policy.allowlist);
+    summary.findings = findings.len() as u64;
     let report = ScanReport {
         findings: &findings,
         summary,
@@ -198,6 +186,30 @@ pub fn scan_and_deliver(
                 ExitCode::SUCCESS
             })
         }
+    }
+}
+
+/// Drops the findings a baseline, an ignore file or a commit allowlist marks as known, and
+/// says how many on stderr.
+pub fn hide_known(
+    common: &CommonArgs,
+    findings: &mut Vec<Finding>,
+    known: &Suppressions,
+    allowlist: &Allowlist,
+) {
+    let found = findings.len();
+    findings.retain(|f| {
+        !known.hides(f)
+            && !f
+                .commit
+                .as_ref()
+                .is_some_and(|c| allowlist.allows_commit(&f.rule, &c.id))
+    });
+    if found > findings.len() && !common.quiet {
+        eprintln!(
+            "keyhound: {} known finding(s) hidden (baseline, ignore files, allowed commits)",
+            found - findings.len()
+        );
     }
 }
 

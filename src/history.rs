@@ -156,13 +156,7 @@ pub fn scan(
     let (mut findings, problems, mut summary) = scanner.finish();
     // Baselines, ignore files and commit allowlists hide known findings, as for `dir`.
     let known = Suppressions::load(common.baseline.as_deref(), &root)?;
-    findings.retain(|f| {
-        !known.hides(f)
-            && !f
-                .commit
-                .as_ref()
-                .is_some_and(|c| policy.allowlist.allows_commit(&f.rule, &c.id))
-    });
+    app::hide_known(common, &mut findings, &known, &policy.allowlist);
     summary.findings = findings.len() as u64;
     for problem in problems.iter().take(PROBLEMS_SHOWN) {
         eprintln!("keyhound: {problem}");

@@ -258,19 +258,12 @@ fn outside_a_repository_is_a_clear_error() {
     );
 }
 
-/// Commits with the git CLI, hooks enabled, and returns whether the commit went through.
-fn try_commit(repo: &Repo, message: &str) -> (bool, String) {
+/// Runs git in `repo` as a person would, hooks and all; returns whether it succeeded and
+/// everything it printed.
+fn hooked_git(repo: &Repo, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-m",
-            message,
-        ])
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
         .current_dir(repo.path())
         .env("NO_COLOR", "1")
         .output()
@@ -281,6 +274,10 @@ fn try_commit(repo: &Repo, message: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
+}
+
+fn try_commit(repo: &Repo, message: &str) -> (bool, String) {
+    hooked_git(repo, &["commit", "-q", "-m", message])
 }
 
 #[test]
@@ -349,20 +346,7 @@ fn an_installed_pre_push_hook_blocks_a_secret_buried_in_unpushed_commits() {
     let run = keyhound(&["install-hook", path, "--hook", "pre-push"], None, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    let push = |repo: &Repo| {
-        let out = std::process::Command::new("git")
-            .args(["push", "-q", "origin", "main"])
-            .current_dir(repo.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), said)
-    };
+    let push = |repo: &Repo| hooked_git(repo, &["push", "-q", "origin", "main"]);
     // The first push of a clean history: the remote has nothing, everything is scanned.
     let (pushed, said) = push(&repo);
     assert!(pushed, "a clean first push was blocked:\n{said}");
@@ -402,24 +386,10 @@ fn the_hook_judges_the_index_git_commit_builds_for_commit_a_and_commit_paths() {
     let secret = Tokens::new(13).api();
     repo.write("app.cfg", &format!("name = app\ntoken = {secret}\n"));
     for args in [&["-a"][..], &["app.cfg"][..]] {
-        let out = std::process::Command::new("git")
-            .args([
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@example.com",
-                "commit",
-                "-q",
-            ])
-            .args(args)
-            .args(["-m", "leak"])
-            .current_dir(repo.path())
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
+        let (committed, said) =
+            hooked_git(&repo, &[&["commit", "-q", "-m", "leak"][..], args].concat());
         assert!(
-            !out.status.success(),
+            !committed,
             "git commit {args:?} let a secret through:\n{said}"
         );
         assert!(said.contains("app.cfg"), "{said}");
