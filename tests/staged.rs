@@ -395,3 +395,13 @@ fn the_hook_judges_the_index_git_commit_builds_for_commit_a_and_commit_paths() {
         assert!(said.contains("app.cfg"), "{said}");
     }
 }
+
+#[test]
+fn a_corrupt_index_is_a_clear_error_not_a_crash() {
+    let repo = repo();
+    fs::write(repo.join(".git/index"), b"DIRC\0\0\0\x02\0\0\0\x09garbage").unwrap();
+    let run = staged(&repo, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("index"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

@@ -34,8 +34,16 @@ pub enum GitError {
     UnknownBranch(String),
     #[error("invalid range `{0}`: expected A..B, two revisions separated by `..`")]
     BadRange(String),
+    /// libgit2's message alone: it already says what failed, and an error chain that also
+    /// listed the libgit2 error as its source would print it twice.
     #[error("git: {}", .0.message())]
-    Git(#[from] git2::Error),
+    Git(git2::Error),
+}
+
+impl From<git2::Error> for GitError {
+    fn from(e: git2::Error) -> GitError {
+        GitError::Git(e)
+    }
 }
 
 /// Which commits to scan.

@@ -119,7 +119,13 @@ impl StagedChanges {
         head: Option<&Tree>,
         index_file: &Path,
     ) -> Result<(Vec<Change>, Vec<String>), GitError> {
-        let index = git2::Index::open(index_file)?;
+        let index = git2::Index::open(index_file).map_err(|e| {
+            git2::Error::from_str(&format!(
+                "cannot read the index {} (damaged, or a format keyhound does not know): {}",
+                index_file.display(),
+                e.message()
+            ))
+        })?;
         let mut options = DiffOptions::new();
         options.include_typechange(true);
         let mut diff = self
