@@ -58,13 +58,18 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         "{}: {}, {} commit(s)",
         target.label, target.scope, scan.commits_walked
     );
-    let report = scan.report(&described);
-    write_sarif(&args.sarif_file, &report)?;
-    app::emit_as(common, FormatArg::Github, &report)?;
+    deliver(common, args, &scan.report(&described))
+}
+
+/// Everything Actions wants from one report: the SARIF file, annotations (or the format asked
+/// for) and the job summary, the step outputs, and the exit code `--fail-on` decides.
+fn deliver(common: &CommonArgs, args: &CiArgs, report: &ScanReport) -> Result<ExitCode> {
+    write_sarif(&args.sarif_file, report)?;
+    app::emit_as(common, FormatArg::Github, report)?;
     write_step_outputs(report.findings.len(), &args.sarif_file)?;
     Ok(app::exit_code_failing_on(
         common,
-        &report,
+        report,
         severity_floor(args.fail_on),
     ))
 }
@@ -84,10 +89,7 @@ fn deleted_ref(common: &CommonArgs, args: &CiArgs, event: &str) -> Result<ExitCo
         rules: &[],
         exposure: Exposure::Committed,
     };
-    write_sarif(&args.sarif_file, &report)?;
-    app::emit_as(common, FormatArg::Github, &report)?;
-    write_step_outputs(0, &args.sarif_file)?;
-    Ok(ExitCode::SUCCESS)
+    deliver(common, args, &report)
 }
 
 /// The event's name and what it asks to scan.
@@ -199,7 +201,10 @@ fn new_branch(repo: &GitRepo, label: String, head: String, branch: Option<&str>)
     };
     Ok(Target {
         scope,
-        selection: Selection::Hiding { head, hide },
+        selection: Selection::Hiding {
+            heads: vec![head],
+            hide,
+        },
         label,
     })
 }

@@ -90,6 +90,9 @@ pub fn scan(
     let started = Instant::now();
     let root = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
     let policy = app::load_policy(common, &root)?;
+    // Baselines, ignore files and commit allowlists hide known findings, as for `dir`; a bad
+    // baseline is refused before the scan, not after it.
+    let known = Suppressions::load(common.baseline.as_deref(), &root)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(
         &engine,
@@ -120,7 +123,7 @@ pub fn scan(
     progress.reading(history.len());
     let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
     let on_blob = |index: usize, path: &str, bytes: &[u8]| {
-        if policy.allowlist.allows_path(path) {
+        if scanner.allows_path(path) {
             return;
         }
         scanner.count_chunk(bytes.len());
@@ -154,8 +157,6 @@ pub fn scan(
     scanner.record(merged);
 
     let (mut findings, problems, mut summary) = scanner.finish();
-    // Baselines, ignore files and commit allowlists hide known findings, as for `dir`.
-    let known = Suppressions::load(common.baseline.as_deref(), &root)?;
     app::hide_known(common, &mut findings, &known, &policy.allowlist);
     summary.findings = findings.len() as u64;
     for problem in problems.iter().take(PROBLEMS_SHOWN) {

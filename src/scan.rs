@@ -122,8 +122,7 @@ impl<'a> Scanner<'a> {
             }
             if rule.kind == RuleKind::Generic
                 && m.encoding.is_none()
-                && (benign::unquoted_in_source_code(path, bytes, m.span.start)
-                    || benign::continues_as_escaped_bytes(bytes, m.span.end))
+                && benign::unquoted_in_source_code(path, bytes, m.span.start)
             {
                 continue;
             }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common_config::{acme_config, Repo, Tokens};
+use common_config::{acme_config, git_in, Repo, Tokens};
 
 /// This checkout, where the hooks file is.
 fn checkout() -> &'static Path {
@@ -33,10 +33,10 @@ fn hooks_repo() -> &'static (PathBuf, String) {
             fs::remove_dir_all(&dir).unwrap();
         }
         copy_tree(checkout(), &dir);
-        git(&dir, &["init", "-q", "-b", "main"]);
-        git(&dir, &["add", "-A"]);
-        git(&dir, &["commit", "-q", "-m", "snapshot"]);
-        let rev = git(&dir, &["rev-parse", "HEAD"]);
+        git_in(&dir, &["init", "-q", "-b", "main"]);
+        git_in(&dir, &["add", "-A"]);
+        git_in(&dir, &["commit", "-q", "-m", "snapshot"]);
+        let rev = git_in(&dir, &["rev-parse", "HEAD"]);
         (dir, rev.trim().to_string())
     })
 }
@@ -57,28 +57,6 @@ fn copy_tree(from: &Path, to: &Path) {
             fs::copy(entry.path(), to.join(&name)).unwrap();
         }
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// False (with a notice) when the tests are asked to skip; a missing framework otherwise fails
@@ -214,7 +192,7 @@ fn pre_push_hook_blocks_pushing_a_secret_buried_in_history() {
     }
     let repo = project("keyhound-pre-push");
     let remote = tempfile::tempdir().unwrap();
-    git(remote.path(), &["init", "-q", "--bare"]);
+    git_in(remote.path(), &["init", "-q", "--bare"]);
     repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
     repo.git(&["push", "-q", "origin", "main"]);
     install(&repo, "pre-push");

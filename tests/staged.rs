@@ -10,7 +10,7 @@ mod common_config;
 
 use std::fs;
 
-use common_config::{acme_config, keyhound, Repo, Run, Tokens};
+use common_config::{acme_config, git_in, keyhound, Repo, Run, Tokens};
 use keyhound::rules::templates::{expand, ExampleRng};
 
 /// A repository with the ACME-only config committed at its root.
@@ -225,15 +225,7 @@ fn a_multi_line_private_key_is_caught_when_staged() {
 #[test]
 fn submodules_are_noted_not_scanned() {
     let repo = repo();
-    let head = String::from_utf8(
-        std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(repo.path())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let head = git_in(repo.path(), &["rev-parse", "HEAD"]);
     let cacheinfo = format!("160000,{},vendor/lib", head.trim());
     repo.git(&["update-index", "--add", "--cacheinfo", &cacheinfo]);
 
@@ -335,12 +327,7 @@ fn install_hook_honours_core_hooks_path_and_keeps_other_hooks() {
 fn an_installed_pre_push_hook_blocks_a_secret_buried_in_unpushed_commits() {
     let repo = repo();
     let remote = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("git")
-        .args(["init", "-q", "--bare"])
-        .current_dir(remote.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    git_in(remote.path(), &["init", "-q", "--bare"]);
     repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
     let path = repo.path().to_str().unwrap();
     let run = keyhound(&["install-hook", path, "--hook", "pre-push"], None, &[]);
@@ -404,4 +391,39 @@ fn a_corrupt_index_is_a_clear_error_not_a_crash() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("index"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
+fn a_push_of_several_refs_is_judged_in_one_scan() {
+    let repo = repo();
+    let remote = tempfile::tempdir().unwrap();
+    git_in(remote.path(), &["init", "-q", "--bare"]);
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let path = repo.path().to_str().unwrap();
+    let run = keyhound(&["install-hook", path, "--hook", "pre-push"], None, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let secret = Tokens::new(14).api();
+    repo.git(&["checkout", "-q", "-b", "feat"]);
+    repo.write("feat.env", &format!("T={secret}\n"));
+    repo.commit("feat");
+    repo.git(&["tag", "v1"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("docs.md", "# docs\n");
+    repo.commit("docs");
+
+    let (pushed, said) = hooked_git(&repo, &["push", "-q", "origin", "main", "feat", "v1"]);
+    assert!(
+        !pushed,
+        "a secret on one of the pushed refs got through:\n{said}"
+    );
+    let words = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("feat.env:1"), "{said}");
+    assert_eq!(
+        said.matches("feat.env:1").count(),
+        1,
+        "one finding, not one per ref:\n{said}"
+    );
+    assert!(!said.contains(&secret), "raw secret printed");
 }

@@ -393,6 +393,9 @@ impl Engine {
             let span = window.start + m.start()..window.start + m.end();
             let matched = window.start + whole.start()..window.start + whole.end();
             if spec.kind == RuleKind::Generic {
+                if benign::continues_as_escaped_bytes(hay, span.end) {
+                    continue;
+                }
                 let name = caps.name("name").map_or(&b""[..], |n| n.as_bytes());
                 if let Some((secret, encoding)) = benign::generic_candidate(name, m.as_bytes()) {
                     if accepts(spec, &secret) {
@@ -540,17 +543,22 @@ mod tests {
         Engine::new(pack, 2)
     }
 
+    /// A low-severity test rule: `keywords` is the TOML list's inside, `regex` a literal string.
+    fn rule_toml(id: &str, keywords: &str, regex: &str) -> String {
+        format!(
+            "[[rule]]\nid = \"{id}\"\nname = \"n\"\nprovider = \"p\"\ndescription = \"d\"\n\
+             keywords = [{keywords}]\nregex = '{regex}'\nseverity = \"low\"\n\
+             confidence = \"low\"\nrevoke_url = \"https://example.invalid\"\n"
+        )
+    }
+
     /// Smart-case keywords: with an uppercase letter exactly as written, else in any case.
     #[test]
     fn keywords_with_uppercase_match_case_sensitively() {
-        let rule = |id: &str, keyword: &str| {
-            format!(
-                "[[rule]]\nid = \"{id}\"\nname = \"n\"\nprovider = \"p\"\ndescription = \"d\"\n\
-                 keywords = [\"{keyword}\"]\nregex = '(?i)\\bq{id}_[0-9]{{6}}'\n\
-                 severity = \"low\"\nconfidence = \"low\"\nrevoke_url = \"https://example.invalid\"\n"
-            )
-        };
-        let e = engine(&(rule("exact", "Qexact_") + &rule("any", "qany_")));
+        let e = engine(
+            &(rule_toml("exact", "\"Qexact_\"", r"(?i)\bqexact_[0-9]{6}")
+                + &rule_toml("any", "\"qany_\"", r"(?i)\bqany_[0-9]{6}")),
+        );
         let found = |text: &str| {
             e.scan(text.as_bytes())
                 .iter()
@@ -573,11 +581,7 @@ mod tests {
             .map(|k| format!("{k:?}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let e = engine(&format!(
-            "[[rule]]\nid = \"k\"\nname = \"k\"\nprovider = \"p\"\ndescription = \"d\"\n\
-             keywords = [{list}]\nregex = 'x'\nseverity = \"low\"\nconfidence = \"low\"\n\
-             revoke_url = \"https://example.invalid\"\n"
-        ));
+        let e = engine(&rule_toml("k", &list, "x"));
         let mut rng = ExampleRng::new(7);
         for _ in 0..300 {
             let text = rng.string(b"abcABkey-x", 40);

@@ -34,6 +34,8 @@ pub enum GitError {
     UnknownBranch(String),
     #[error("invalid range `{0}`: expected A..B, two revisions separated by `..`")]
     BadRange(String),
+    #[error("cannot read the index {path}: {message}")]
+    Index { path: PathBuf, message: String },
     /// libgit2's message alone: it already says what failed, and an error chain that also
     /// listed the libgit2 error as its source would print it twice.
     #[error("git: {}", .0.message())]
@@ -59,9 +61,13 @@ pub enum Selection {
     Refs(Vec<String>),
     /// Commits reachable from `to` but not from `from`.
     Range { from: String, to: String },
-    /// Commits reachable from `head` but from none of `hide` (a new branch: what no other
-    /// branch has); with nothing to hide, the whole history of `head`.
-    Hiding { head: String, hide: Vec<String> },
+    /// Commits reachable from any of `heads` but from none of `hide` (a new branch: what no
+    /// other branch has; a push: what the remote does not have); with nothing to hide, the
+    /// whole history of `heads`.
+    Hiding {
+        heads: Vec<String>,
+        hide: Vec<String>,
+    },
 }
 
 impl Selection {
@@ -219,13 +225,12 @@ impl GitRepo {
                     tips.push(branch.get().peel_to_commit()?.id());
                 }
             }
-            Selection::Refs(revs) => {
+            Selection::Refs(revs) | Selection::Hiding { heads: revs, .. } => {
                 for rev in revs {
                     tips.push(self.commit(rev)?);
                 }
             }
             Selection::Range { to, .. } => tips.push(self.commit(to)?),
-            Selection::Hiding { head, .. } => tips.push(self.commit(head)?),
         }
         tips.sort_unstable();
         tips.dedup();

@@ -96,10 +96,10 @@ impl StagedChanges {
             // No index yet: nothing is staged.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
             Err(e) => {
-                return Err(GitError::Git(git2::Error::from_str(&format!(
-                    "cannot read the index {}: {e}",
-                    index_file.display()
-                ))))
+                return Err(GitError::Index {
+                    path: index_file,
+                    message: e.to_string(),
+                })
             }
         };
         let mut diff = TreeIndexDiff::default();
@@ -119,12 +119,12 @@ impl StagedChanges {
         head: Option<&Tree>,
         index_file: &Path,
     ) -> Result<(Vec<Change>, Vec<String>), GitError> {
-        let index = git2::Index::open(index_file).map_err(|e| {
-            git2::Error::from_str(&format!(
-                "cannot read the index {} (damaged, or a format keyhound does not know): {}",
-                index_file.display(),
+        let index = git2::Index::open(index_file).map_err(|e| GitError::Index {
+            path: index_file.to_path_buf(),
+            message: format!(
+                "damaged, or a format keyhound does not know ({})",
                 e.message()
-            ))
+            ),
         })?;
         let mut options = DiffOptions::new();
         options.include_typechange(true);
@@ -161,12 +161,7 @@ impl StagedChanges {
 
     /// Reads a changed file's staged content and works out which of its lines are new.
     pub fn read(&self, change: &Change, max_file_size: u64) -> Staged {
-        let Change {
-            path,
-            old: old_id,
-            new: new_id,
-        } = change;
-        let (old_id, new_id) = (*old_id, *new_id);
+        let (path, old_id, new_id) = (&change.path, change.old, change.new);
         let error = |e: git2::Error| Staged::Error {
             path: path.to_string(),
             message: format!("cannot read the staged file: {}", e.message()),
@@ -209,6 +204,9 @@ impl StagedChanges {
         })
     }
 }
+
+/// The index mode of a submodule entry (a commit of another repository).
+const GITLINK_MODE: u32 = 0o160000;
 
 fn submodule_note(path: &str) -> String {
     format!("{path}: submodule not scanned (run keyhound in the submodule itself)")
@@ -285,7 +283,7 @@ impl TreeIndexDiff {
                 None => Oid::zero(),
             };
             let path = String::from_utf8_lossy(&entry.path).into_owned();
-            if entry.mode == u32::try_from(i32::from(FileMode::Commit)).unwrap_or(0o160000) {
+            if entry.mode == GITLINK_MODE {
                 self.notes.push(submodule_note(&path));
                 continue;
             }
