@@ -1,21 +1,22 @@
 //! The detection engine: bytes in, matches out. It never opens a file or a repository.
 //!
-//! One Aho-Corasick automaton over every rule's keywords finds where rules can match; a rule's
+//! One search for every rule's keywords (`keywords`) finds where rules can match; a rule's
 //! regex is compiled on its first keyword hit and runs only on the lines around its hits. Most
-//! input has no hit at all and costs one pass of the prefilter.
+//! input has no hit at all and costs one pass of the keyword search.
 
 pub mod benign;
 pub mod checksum;
 pub mod decode;
 pub mod entropy;
+pub mod keywords;
 pub mod placeholder;
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
+
+use self::keywords::{Keyword, Keywords};
 
 use crate::rules::{Rule, RuleKind, RulePack, SecretGroup};
 
@@ -42,49 +43,14 @@ pub struct RawMatch {
     pub encoding: Option<Encoding>,
 }
 
-/// Bytes after which a run switches to the DFA prefilter.
-const FAST_PREFILTER_AFTER: u64 = 1 << 20;
-
-/// The case-insensitive automaton over all keywords and decode triggers.
-fn keyword_automaton(patterns: &[String], kind: AhoCorasickKind) -> AhoCorasick {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(kind))
-        .build(patterns)
-        .expect("keyword automaton")
-}
-
-/// A rule a keyword wakes, and the keyword's exact bytes when it must match case-sensitively.
-#[derive(Debug, PartialEq, Eq)]
-struct Wake {
-    rule: usize,
-    exact: Option<Box<[u8]>>,
-}
-
-/// One keyword occurrence: which prefilter pattern, where.
-struct KeywordHit {
-    pattern: usize,
-    range: Range<usize>,
-}
-
 /// Compiled state shared by every scanning thread.
 pub struct Engine {
     pack: RulePack,
     regexes: Vec<OnceLock<Option<CompiledRule>>>,
-    /// The keyword automaton: quick to build, for the first bytes of a run (a pre-commit
-    /// hook scans a few kilobytes and exits)...
-    prefilter: AhoCorasick,
-    /// ...and its DFA, twice as fast but milliseconds to build, once a run has scanned
-    /// `FAST_PREFILTER_AFTER` bytes.
-    fast_prefilter: OnceLock<AhoCorasick>,
-    bytes_seen: AtomicU64,
-    /// The prefilter's patterns (lowercase keywords and decode triggers).
-    patterns: Vec<String>,
-    /// For each pattern, the patterns that can overlap it (see `overlap_partners`).
-    partners: Vec<OnceLock<Vec<(usize, isize)>>>,
-    /// For each prefilter pattern: the rules it wakes, or `None` for a decode trigger.
-    pattern_rules: Vec<Option<Vec<Wake>>>,
+    /// Every rule's keywords and the decode triggers.
+    keywords: Keywords,
+    /// For each keyword: the rules it wakes, or `None` for a decode trigger.
+    keyword_rules: Vec<Option<Vec<usize>>>,
     /// Rules without keywords, which run over the whole input.
     unfiltered: Vec<usize>,
     max_decode_depth: usize,
@@ -98,41 +64,39 @@ struct CompiledRule {
 impl Engine {
     /// Builds the prefilter over `pack`; regexes are compiled later, on demand.
     pub fn new(pack: RulePack, max_decode_depth: usize) -> Engine {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut pattern_rules: Vec<Option<Vec<Wake>>> = Vec::new();
+        let mut keywords: Vec<Keyword> = Vec::new();
+        let mut keyword_rules: Vec<Option<Vec<usize>>> = Vec::new();
         for (index, rule) in pack.rules().iter().enumerate() {
             for keyword in &rule.keywords {
                 // Smart case, as in ripgrep: a keyword written with an uppercase letter is a
                 // case-sensitive token prefix (`SK`, `ATTA`), which spares a rule the windows
                 // that `task` or `attach` would open; an all-lowercase one matches any case.
-                let wake = Wake {
-                    rule: index,
-                    exact: keyword
-                        .bytes()
-                        .any(|b| b.is_ascii_uppercase())
-                        .then(|| keyword.as_bytes().into()),
+                let case_sensitive = keyword.bytes().any(|b| b.is_ascii_uppercase());
+                let keyword = Keyword {
+                    bytes: keyword.as_bytes().into(),
+                    case_sensitive,
                 };
-                let keyword = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == keyword) {
+                match keywords.iter().position(|k| *k == keyword) {
                     Some(at) => {
-                        let wakes = pattern_rules[at].get_or_insert_with(Vec::new);
-                        if !wakes.contains(&wake) {
-                            wakes.push(wake);
+                        let rules = keyword_rules[at].get_or_insert_with(Vec::new);
+                        if !rules.contains(&index) {
+                            rules.push(index);
                         }
                     }
                     None => {
-                        patterns.push(keyword);
-                        pattern_rules.push(Some(vec![wake]));
+                        keywords.push(keyword);
+                        keyword_rules.push(Some(vec![index]));
                     }
                 }
             }
         }
         for trigger in decode::TRIGGERS {
-            patterns.push(trigger.to_string());
-            pattern_rules.push(None);
+            keywords.push(Keyword {
+                bytes: trigger.as_bytes().into(),
+                case_sensitive: false,
+            });
+            keyword_rules.push(None);
         }
-        let prefilter = keyword_automaton(&patterns, AhoCorasickKind::NoncontiguousNFA);
-        let partners = patterns.iter().map(|_| OnceLock::new()).collect();
         let regexes = pack.rules().iter().map(|_| OnceLock::new()).collect();
         let unfiltered = (0..pack.len())
             .filter(|&i| pack.rules()[i].keywords.is_empty())
@@ -140,12 +104,8 @@ impl Engine {
         Engine {
             pack,
             regexes,
-            prefilter,
-            fast_prefilter: OnceLock::new(),
-            bytes_seen: AtomicU64::new(0),
-            patterns,
-            partners,
-            pattern_rules,
+            keywords: Keywords::new(keywords),
+            keyword_rules,
             unfiltered,
             max_decode_depth,
         }
@@ -208,97 +168,20 @@ impl Engine {
         matches
     }
 
-    /// Every keyword occurrence in `hay`, overlapping ones included. An overlapping automaton
-    /// search costs several times a leftmost one, so the leftmost search finds the hits and
-    /// each hit's overlap partners (keywords that can overlap it) are checked in place: every
-    /// occurrence either is a leftmost hit or overlaps one.
-    fn keyword_hits<'h>(&'h self, hay: &'h [u8]) -> impl Iterator<Item = KeywordHit> + 'h {
-        self.keyword_automaton(hay.len())
-            .find_iter(hay)
-            .flat_map(move |hit| {
-                let pattern = hit.pattern().as_usize();
-                let partners =
-                    self.overlap_partners(pattern)
-                        .iter()
-                        .filter_map(move |&(q, offset)| {
-                            let start = hit.start().checked_add_signed(offset)?;
-                            let keyword = self.patterns[q].as_bytes();
-                            let end = start.checked_add(keyword.len())?;
-                            hay.get(start..end)?
-                                .eq_ignore_ascii_case(keyword)
-                                .then_some(KeywordHit {
-                                    pattern: q,
-                                    range: start..end,
-                                })
-                        });
-                std::iter::once(KeywordHit {
-                    pattern,
-                    range: hit.range(),
-                })
-                .chain(partners)
-            })
-    }
-
-    /// The automaton to search `len` more bytes with.
-    fn keyword_automaton(&self, len: usize) -> &AhoCorasick {
-        if let Some(fast) = self.fast_prefilter.get() {
-            return fast;
-        }
-        let seen = self.bytes_seen.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
-        if seen < FAST_PREFILTER_AFTER {
-            return &self.prefilter;
-        }
-        self.fast_prefilter
-            .get_or_init(|| keyword_automaton(&self.patterns, AhoCorasickKind::DFA))
-    }
-
-    /// The keywords that can overlap an occurrence of keyword `p`, each with where it would
-    /// start relative to it: every placement where the two agree on their common bytes.
-    /// Worked out on `p`'s first hit.
-    fn overlap_partners(&self, p: usize) -> &[(usize, isize)] {
-        self.partners[p].get_or_init(|| {
-            let key = self.patterns[p].as_bytes();
-            let mut partners = Vec::new();
-            for (q, other) in self.patterns.iter().enumerate() {
-                let other = other.as_bytes();
-                let first = 1 - other.len() as isize;
-                for offset in first..key.len() as isize {
-                    if q == p && offset == 0 {
-                        continue;
-                    }
-                    let from = offset.max(0) as usize;
-                    let to = (offset + other.len() as isize).min(key.len() as isize) as usize;
-                    let agree = (from..to).all(|i| {
-                        key[i].eq_ignore_ascii_case(&other[(i as isize - offset) as usize])
-                    });
-                    if agree {
-                        partners.push((q, offset));
-                    }
-                }
-            }
-            partners
-        })
-    }
-
     /// Runs the prefilter: merged byte windows per woken rule, and whether to try decoding.
     fn candidate_windows(&self, hay: &[u8]) -> (Vec<(usize, Range<usize>)>, bool) {
         let mut windows: Vec<(usize, Range<usize>)> = Vec::new();
         let mut last: Vec<Option<Range<usize>>> = Vec::new();
         let mut decode_wanted = false;
-        for hit in self.keyword_hits(hay) {
-            let Some(rules) = &self.pattern_rules[hit.pattern] else {
+        self.keywords.for_each_hit(hay, |hit| {
+            let Some(rules) = &self.keyword_rules[hit.keyword] else {
                 decode_wanted = true;
-                continue;
+                return;
             };
             if last.is_empty() {
                 last = vec![None; self.pack.len()];
             }
-            let found = &hay[hit.range.clone()];
-            for wake in rules {
-                if wake.exact.as_deref().is_some_and(|exact| exact != found) {
-                    continue;
-                }
-                let rule = wake.rule;
+            for &rule in rules {
                 let multiline = self.rule(rule).multiline;
                 // A hit well inside the current window adds nothing, and skipping it keeps a
                 // line of millions of hits cheap. A hit near the window's end still extends
@@ -320,7 +203,6 @@ impl Engine {
                     window_around(hay, hit.range.clone(), multiline)
                 };
                 match &mut last[rule] {
-                    // An overlap partner may start a little before the hit it was found at.
                     Some(prev) if window.start <= prev.end => {
                         prev.start = prev.start.min(window.start);
                         prev.end = prev.end.max(window.end);
@@ -333,12 +215,21 @@ impl Engine {
                     }
                 }
             }
-        }
+        });
         windows.extend(
             last.into_iter()
                 .enumerate()
                 .filter_map(|(rule, w)| w.map(|w| (rule, w))),
         );
+        // Hits come roughly in order, so a rule's windows may still overlap here.
+        windows.sort_unstable_by_key(|(rule, w)| (*rule, w.start));
+        windows.dedup_by(|(rule, next), (prev_rule, prev)| {
+            let overlap = rule == prev_rule && next.start <= prev.end;
+            if overlap {
+                prev.end = prev.end.max(next.end);
+            }
+            overlap
+        });
         windows.extend(self.unfiltered.iter().map(|&rule| (rule, 0..hay.len())));
         (windows, decode_wanted)
     }
@@ -571,11 +462,13 @@ mod tests {
         assert_eq!(found("qany_804317"), ["any"]);
     }
 
-    /// The leftmost search plus overlap partners finds exactly what a brute-force search for
-    /// every keyword at every offset finds, on random text made of the keywords' letters.
+    /// The engine hands every rule's keywords to the keyword search with smart case: the
+    /// hits are exactly what a brute-force search for each keyword at every offset finds.
     #[test]
     fn keyword_hits_are_every_overlapping_occurrence() {
-        let keywords = ["ab", "bc", "abc", "cab", "b", "key-", "-key", "aaa"];
+        let keywords = [
+            "ab", "bc", "abc", "cab", "b", "key-", "-key", "aaa", "KEY", "Ab",
+        ];
         let list = keywords
             .iter()
             .map(|k| format!("{k:?}"))
@@ -584,25 +477,27 @@ mod tests {
         let e = engine(&rule_toml("k", &list, "x"));
         let mut rng = ExampleRng::new(7);
         for _ in 0..300 {
-            let text = rng.string(b"abcABkey-x", 40);
+            let text = rng.string(b"abcABkeyKEY-x", 40);
             let hay = text.as_bytes();
-            let mut found: Vec<(usize, usize)> = e
-                .keyword_hits(hay)
-                .map(|h| (h.range.start, h.range.end))
-                .collect();
+            let mut found = Vec::new();
+            e.keywords
+                .for_each_hit(hay, |h| found.push((h.range.start, h.range.end, h.keyword)));
             found.sort_unstable();
-            found.dedup();
-            let mut expected: Vec<(usize, usize)> = Vec::new();
-            for k in e.patterns.iter() {
+            let mut expected = Vec::new();
+            for (k, keyword) in keywords.iter().chain(decode::TRIGGERS).enumerate() {
+                let exact = keyword.bytes().any(|b| b.is_ascii_uppercase());
                 for start in 0..hay.len() {
-                    let end = start + k.len();
-                    if end <= hay.len() && hay[start..end].eq_ignore_ascii_case(k.as_bytes()) {
-                        expected.push((start, end));
+                    let Some(at) = hay.get(start..start + keyword.len()) else {
+                        continue;
+                    };
+                    if at == keyword.as_bytes()
+                        || !exact && at.eq_ignore_ascii_case(keyword.as_bytes())
+                    {
+                        expected.push((start, start + keyword.len(), k));
                     }
                 }
             }
             expected.sort_unstable();
-            expected.dedup();
             assert_eq!(found, expected, "{text}");
         }
     }
