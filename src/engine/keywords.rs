@@ -19,6 +19,11 @@ use memchr::memmem;
 
 /// log2 of the fingerprint bitmap's size in bits.
 const FILTER_BITS: u32 = 18;
+/// The bitmap's size in 32-bit words.
+const FILTER_WORDS: usize = 1 << (FILTER_BITS - 5);
+/// Positions looked up per step, and the bytes a step reads.
+const BLOCK: usize = 32;
+const BLOCK_BYTES: usize = BLOCK + WIDTH - 1;
 /// log2 of the number of buckets the fingerprints are filed under for the exact check.
 const BUCKET_BITS: u32 = 12;
 /// Bytes in a fingerprint.
@@ -59,7 +64,7 @@ struct Entry {
 pub struct Keywords {
     keywords: Vec<Keyword>,
     /// Bit `slot(f)` is set for every keyword fingerprint `f`.
-    filter: Box<[u32]>,
+    filter: Box<[u32; FILTER_WORDS]>,
     /// The entries of bucket `b` are `entries[buckets[b]..buckets[b + 1]]`.
     buckets: Box<[u32]>,
     entries: Box<[Entry]>,
@@ -102,7 +107,7 @@ impl Keywords {
         }
         entries.sort_unstable_by_key(|e| (bucket(e.fingerprint), e.fingerprint, e.keyword));
         entries.dedup();
-        let mut filter = vec![0u32; 1 << (FILTER_BITS - 5)];
+        let mut filter = Box::new([0u32; FILTER_WORDS]);
         let mut buckets = vec![0u32; (1 << BUCKET_BITS) + 1];
         for e in &entries {
             let slot = slot(e.fingerprint);
@@ -114,7 +119,7 @@ impl Keywords {
         }
         Keywords {
             keywords,
-            filter: filter.into(),
+            filter,
             buckets: buckets.into(),
             entries: entries.into(),
             three_byte,
@@ -149,6 +154,7 @@ impl Keywords {
         if self.avx2 {
             // SAFETY: the CPU supports AVX2, checked when the set was built.
             at = unsafe { avx2::for_each_candidate(&self.filter, hay, &mut check) };
+            // The rest is shorter than a block.
         }
         self.for_each_candidate(hay, at, &mut check);
         // A three-byte keyword at the very end has no fourth byte to be fingerprinted with.
@@ -174,23 +180,31 @@ impl Keywords {
     }
 
     /// Calls `check` at each position from `from` on whose fingerprint is in the filter, in
-    /// ascending order. Positions are looked up 32 at a time, without a branch per position.
+    /// ascending order. Positions are looked up a block at a time, without a branch per
+    /// position.
     fn for_each_candidate(&self, hay: &[u8], from: usize, check: &mut dyn FnMut(usize)) {
-        let positions = hay.len().saturating_sub(WIDTH - 1);
         let mut at = from;
-        while at < positions {
-            let block = (positions - at).min(32);
+        while let Some(block) = hay.get(at..at + BLOCK_BYTES) {
+            let block: &[u8; BLOCK_BYTES] = block.try_into().expect("block length");
             let mut mask = 0u32;
-            for k in 0..block {
-                let slot = slot(fingerprint_at(hay, at + k));
-                mask |= (self.filter[slot / 32] >> (slot % 32) & 1) << k;
+            for k in 0..BLOCK {
+                let bytes = [block[k], block[k + 1], block[k + 2], block[k + 3]];
+                mask |= u32::from(self.has(u32::from_le_bytes(bytes) | FOLD)) << k;
             }
-            while mask != 0 {
-                check(at + mask.trailing_zeros() as usize);
-                mask &= mask - 1;
-            }
-            at += block;
+            report(at, mask, check);
+            at += BLOCK;
         }
+        for at in at..hay.len().saturating_sub(WIDTH - 1) {
+            if self.has(fingerprint_at(hay, at)) {
+                check(at);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn has(&self, fingerprint: u32) -> bool {
+        let slot = slot(fingerprint);
+        self.filter[slot / 32] & (1 << (slot % 32)) != 0
     }
 
     /// Whether keyword `k` occurs at `at`.
@@ -234,6 +248,15 @@ fn rarest_window(keyword: &[u8]) -> usize {
 fn fingerprint_at(hay: &[u8], at: usize) -> u32 {
     let bytes = [hay[at], hay[at + 1], hay[at + 2], hay[at + 3]];
     u32::from_le_bytes(bytes) | FOLD
+}
+
+/// Calls `check` at `at` plus each set bit of `mask`, lowest first.
+#[inline(always)]
+fn report(at: usize, mut mask: u32, check: &mut dyn FnMut(usize)) {
+    while mask != 0 {
+        check(at + mask.trailing_zeros() as usize);
+        mask &= mask - 1;
+    }
 }
 
 /// The fingerprint's bit in the filter.
@@ -285,7 +308,10 @@ fn avx2_available() -> bool {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{FILTER_BITS, FOLD, HASH, WIDTH};
+    use super::{report, BLOCK, BLOCK_BYTES, FILTER_BITS, FILTER_WORDS, FOLD, HASH};
+
+    // A step is four loads, each shifted by one byte, of eight four-byte lanes.
+    const _: () = assert!(BLOCK == 32);
 
     /// For each 8-bit lane mask, the same bits spread to every fourth bit.
     const SPREAD: [u32; 256] = {
@@ -311,17 +337,16 @@ mod avx2 {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     pub unsafe fn for_each_candidate(
-        filter: &[u32],
+        filter: &[u32; FILTER_WORDS],
         hay: &[u8],
         check: &mut dyn FnMut(usize),
     ) -> usize {
-        debug_assert_eq!(filter.len(), 1 << (FILTER_BITS - 5));
         let fold = _mm256_set1_epi32(FOLD as i32);
         let hash = _mm256_set1_epi32(HASH as i32);
         let low5 = _mm256_set1_epi32(31);
         let mut at = 0;
-        // Each step reads 32 + 3 bytes: the fingerprints of positions at..at + 32.
-        while at + 32 + WIDTH - 1 <= hay.len() {
+        // Each step reads the fingerprints of positions at..at + BLOCK.
+        while at + BLOCK_BYTES <= hay.len() {
             let mut mask = 0u32;
             for shift in 0..4 {
                 // SAFETY: at + shift + 32 <= hay.len(), checked by the loop condition.
@@ -339,11 +364,8 @@ mod avx2 {
                 let lanes = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(bits)));
                 mask |= SPREAD[lanes as usize] << shift;
             }
-            while mask != 0 {
-                check(at + mask.trailing_zeros() as usize);
-                mask &= mask - 1;
-            }
-            at += 32;
+            report(at, mask, check);
+            at += BLOCK;
         }
         at
     }
