@@ -9,12 +9,17 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use assert_cmd::Command as BinCommand;
 use keyhound::rules::templates::ExampleRng;
 use serde_json::{json, Value};
 use tempfile::TempDir;
+
+mod common_git;
+use common_git::{file_url, Git};
+
+/// Commits keep git's own dates: these tests read no dates.
+const GIT: Git = Git::undated();
 
 const CONFIG: &str = r#"
 [rules]
@@ -91,7 +96,7 @@ impl Workspace {
     fn init(&self, name: &str) -> PathBuf {
         let repo = self.path(name);
         fs::create_dir_all(&repo).unwrap();
-        git(&repo, &["init", "-q", "-b", "main"]);
+        GIT.run(&repo, &["init", "-q", "-b", "main"]);
         repo
     }
 
@@ -99,10 +104,13 @@ impl Workspace {
     fn origin_and_work(&self) -> (PathBuf, PathBuf) {
         let origin = self.path("origin.git");
         fs::create_dir_all(&origin).unwrap();
-        git(&origin, &["init", "-q", "--bare", "-b", "main"]);
-        git(self.dir.path(), &["clone", "-q", &url(&origin), "work"]);
+        GIT.run(&origin, &["init", "-q", "--bare", "-b", "main"]);
+        GIT.run(
+            self.dir.path(),
+            &["clone", "-q", &file_url(&origin), "work"],
+        );
         let work = self.path("work");
-        git(&work, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+        GIT.run(&work, &["symbolic-ref", "HEAD", "refs/heads/main"]);
         (origin, work)
     }
 
@@ -111,9 +119,9 @@ impl Workspace {
     fn checkout(&self, origin: &Path, name: &str, extra: &[&str]) -> PathBuf {
         let mut args = vec!["clone", "-q"];
         args.extend_from_slice(extra);
-        let url = url(origin);
+        let url = file_url(origin);
         args.extend_from_slice(&[&url, name]);
-        git(self.dir.path(), &args);
+        GIT.run(self.dir.path(), &args);
         self.path(name)
     }
 
@@ -151,53 +159,6 @@ impl Workspace {
             summary: fs::read_to_string(&summary).unwrap_or_default(),
         }
     }
-}
-
-fn url(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
-/// Runs git in `repo` with a fixed identity; panics on failure.
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = try_git(repo, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn try_git(repo: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .current_dir(repo)
-        .args([
-            "-c",
-            "user.name=Alice Example",
-            "-c",
-            "user.email=alice@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "protocol.file.allow=always",
-        ])
-        .args(args)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .unwrap()
-}
-
-/// Writes files (path, content) and commits everything; returns the commit id.
-fn commit(repo: &Path, message: &str, files: &[(&str, &str)]) -> String {
-    for (path, content) in files {
-        let path = repo.join(path);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, content).unwrap();
-    }
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "--allow-empty", "-m", message]);
-    git(repo, &["rev-parse", "HEAD"])
 }
 
 fn push_event(branch: &str, before: &str, after: &str) -> Value {
@@ -312,7 +273,7 @@ fn push_reports_the_pushed_commits_and_not_older_history() {
     let mut tokens = Tokens::new(101);
     let (old, deleted_old, new) = (tokens.live(), tokens.live(), tokens.live());
     let repo = ws.init("repo");
-    commit(
+    GIT.commit(
         &repo,
         "Old keys",
         &[
@@ -321,8 +282,8 @@ fn push_reports_the_pushed_commits_and_not_older_history() {
         ],
     );
     fs::remove_file(repo.join("gone.env")).unwrap();
-    let before = commit(&repo, "Drop a key", &[]);
-    commit(
+    let before = GIT.commit(&repo, "Drop a key", &[]);
+    GIT.commit(
         &repo,
         "New key, and a copy of an old one",
         &[
@@ -330,7 +291,7 @@ fn push_reports_the_pushed_commits_and_not_older_history() {
             ("copy/old.env", &format!("K={old}\n")),
         ],
     );
-    let after = commit(&repo, "Docs", &[("README.md", "readme\n")]);
+    let after = GIT.commit(&repo, "Docs", &[("README.md", "readme\n")]);
 
     let run = ws.ci(&repo, "push", &push_event("main", &before, &after), &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -372,7 +333,7 @@ fn push_reports_the_pushed_commits_and_not_older_history() {
 }
 
 fn after_parent(repo: &Path, after: &str) -> String {
-    git(repo, &["rev-parse", &format!("{after}^")])
+    GIT.run(repo, &["rev-parse", &format!("{after}^")])
 }
 
 #[test]
@@ -381,12 +342,12 @@ fn new_branch_push_scans_only_what_no_other_remote_branch_has() {
     let mut tokens = Tokens::new(102);
     let (on_main, on_feat) = (tokens.live(), tokens.live());
     let (origin, work) = ws.origin_and_work();
-    commit(&work, "Base", &[("main.env", &format!("M={on_main}\n"))]);
-    commit(&work, "More", &[("README.md", "readme\n")]);
-    git(&work, &["push", "-q", "origin", "main"]);
-    git(&work, &["checkout", "-q", "-b", "feat"]);
-    let feat = commit(&work, "Feature", &[("feat.env", &format!("F={on_feat}\n"))]);
-    git(&work, &["push", "-q", "origin", "feat"]);
+    GIT.commit(&work, "Base", &[("main.env", &format!("M={on_main}\n"))]);
+    GIT.commit(&work, "More", &[("README.md", "readme\n")]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
+    GIT.run(&work, &["checkout", "-q", "-b", "feat"]);
+    let feat = GIT.commit(&work, "Feature", &[("feat.env", &format!("F={on_feat}\n"))]);
+    GIT.run(&work, &["push", "-q", "origin", "feat"]);
 
     let checkout = ws.checkout(&origin, "checkout", &["--branch", "feat"]);
     let run = ws.ci(&checkout, "push", &push_event("feat", NULL_SHA, &feat), &[]);
@@ -410,11 +371,11 @@ fn first_push_of_a_repository_scans_its_whole_history() {
     let mut tokens = Tokens::new(103);
     let (first, second) = (tokens.live(), tokens.live());
     let (origin, work) = ws.origin_and_work();
-    commit(&work, "One", &[("a.env", &format!("A={first}\n"))]);
+    GIT.commit(&work, "One", &[("a.env", &format!("A={first}\n"))]);
     fs::remove_file(work.join("a.env")).unwrap();
-    commit(&work, "Two", &[]);
-    let head = commit(&work, "Three", &[("b.env", &format!("B={second}\n"))]);
-    git(&work, &["push", "-q", "origin", "main"]);
+    GIT.commit(&work, "Two", &[]);
+    let head = GIT.commit(&work, "Three", &[("b.env", &format!("B={second}\n"))]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
 
     // origin/main is this branch and origin/HEAD points at it: no other branch hides anything.
     let checkout = ws.checkout(&origin, "checkout", &[]);
@@ -435,23 +396,23 @@ fn force_push_scans_the_rewritten_commits_with_or_without_the_old_tip() {
     let mut tokens = Tokens::new(104);
     let (on_main, replaced, rewritten) = (tokens.live(), tokens.live(), tokens.live());
     let (origin, work) = ws.origin_and_work();
-    let base = commit(&work, "Base", &[("main.env", &format!("M={on_main}\n"))]);
-    git(&work, &["push", "-q", "origin", "main"]);
-    git(&work, &["checkout", "-q", "-b", "feat"]);
-    let old_tip = commit(
+    let base = GIT.commit(&work, "Base", &[("main.env", &format!("M={on_main}\n"))]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
+    GIT.run(&work, &["checkout", "-q", "-b", "feat"]);
+    let old_tip = GIT.commit(
         &work,
         "First try",
         &[("try.env", &format!("T={replaced}\n"))],
     );
-    git(&work, &["push", "-q", "origin", "feat"]);
-    git(&work, &["reset", "-q", "--hard", &base]);
-    commit(
+    GIT.run(&work, &["push", "-q", "origin", "feat"]);
+    GIT.run(&work, &["reset", "-q", "--hard", &base]);
+    GIT.commit(
         &work,
         "Second try",
         &[("fix.env", &format!("F={rewritten}\n"))],
     );
-    let new_tip = commit(&work, "Polish", &[("README.md", "readme\n")]);
-    git(&work, &["push", "-q", "--force", "origin", "feat"]);
+    let new_tip = GIT.commit(&work, "Polish", &[("README.md", "readme\n")]);
+    GIT.run(&work, &["push", "-q", "--force", "origin", "feat"]);
     let forced = || {
         let mut event = push_event("feat", &old_tip, &new_tip);
         event["forced"] = json!(true);
@@ -479,7 +440,8 @@ fn force_push_scans_the_rewritten_commits_with_or_without_the_old_tip() {
     // A fresh full clone, as actions/checkout makes: no ref reaches the replaced tip, so it
     // is not there, and the branch's own commits are scanned instead.
     let checkout = ws.checkout(&origin, "checkout", &["--branch", "feat"]);
-    assert!(!try_git(&checkout, &["cat-file", "-e", &old_tip])
+    assert!(!GIT
+        .try_run(&checkout, &["cat-file", "-e", &old_tip])
         .status
         .success());
     let run = ws.ci(&checkout, "push", &forced(), &[]);
@@ -508,12 +470,12 @@ fn pull_request_scans_base_to_head() {
     let mut tokens = Tokens::new(105);
     let (old, in_pr, main_later) = (tokens.live(), tokens.live(), tokens.live());
     let repo = ws.init("repo");
-    commit(&repo, "Old", &[("old.env", &format!("O={old}\n"))]);
-    git(&repo, &["checkout", "-q", "-b", "feat"]);
-    commit(&repo, "PR work", &[("pr.env", &format!("P={in_pr}\n"))]);
-    let head = commit(&repo, "PR docs", &[("docs.md", "docs\n")]);
-    git(&repo, &["checkout", "-q", "main"]);
-    let base = commit(
+    GIT.commit(&repo, "Old", &[("old.env", &format!("O={old}\n"))]);
+    GIT.run(&repo, &["checkout", "-q", "-b", "feat"]);
+    GIT.commit(&repo, "PR work", &[("pr.env", &format!("P={in_pr}\n"))]);
+    let head = GIT.commit(&repo, "PR docs", &[("docs.md", "docs\n")]);
+    GIT.run(&repo, &["checkout", "-q", "main"]);
+    let base = GIT.commit(
         &repo,
         "Main moves on",
         &[("m.env", &format!("L={main_later}\n"))],
@@ -542,14 +504,14 @@ fn schedule_and_manual_runs_scan_the_full_history_of_every_ref() {
     let mut tokens = Tokens::new(106);
     let (deleted, current, remote_only) = (tokens.live(), tokens.live(), tokens.live());
     let (origin, work) = ws.origin_and_work();
-    commit(&work, "Key", &[("k.env", &format!("K={deleted}\n"))]);
+    GIT.commit(&work, "Key", &[("k.env", &format!("K={deleted}\n"))]);
     fs::remove_file(work.join("k.env")).unwrap();
-    commit(&work, "Remove key", &[]);
-    commit(&work, "Current", &[("c.env", &format!("C={current}\n"))]);
-    git(&work, &["push", "-q", "origin", "main"]);
-    git(&work, &["checkout", "-q", "-b", "experiment"]);
-    commit(&work, "Try", &[("x.env", &format!("X={remote_only}\n"))]);
-    git(&work, &["push", "-q", "origin", "experiment"]);
+    GIT.commit(&work, "Remove key", &[]);
+    GIT.commit(&work, "Current", &[("c.env", &format!("C={current}\n"))]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
+    GIT.run(&work, &["checkout", "-q", "-b", "experiment"]);
+    GIT.commit(&work, "Try", &[("x.env", &format!("X={remote_only}\n"))]);
+    GIT.run(&work, &["push", "-q", "origin", "experiment"]);
 
     // The checkout has `experiment` only as origin/experiment.
     let checkout = ws.checkout(&origin, "checkout", &[]);
@@ -574,9 +536,9 @@ fn shallow_clone_missing_an_event_commit_fails_with_fetch_depth_advice() {
     let mut tokens = Tokens::new(107);
     let (old, new) = (tokens.live(), tokens.live());
     let (origin, work) = ws.origin_and_work();
-    let before = commit(&work, "Old", &[("old.env", &format!("O={old}\n"))]);
-    let after = commit(&work, "New", &[("new.env", &format!("N={new}\n"))]);
-    git(&work, &["push", "-q", "origin", "main"]);
+    let before = GIT.commit(&work, "Old", &[("old.env", &format!("O={old}\n"))]);
+    let after = GIT.commit(&work, "New", &[("new.env", &format!("N={new}\n"))]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
     // actions/checkout's default: one commit.
     let shallow = ws.checkout(&origin, "shallow", &["--depth", "1"]);
 
@@ -602,8 +564,8 @@ fn fail_on_sets_the_least_severity_that_fails_the_job() {
     let mut tokens = Tokens::new(108);
     let (test_key, live_key) = (tokens.test(), tokens.live());
     let repo = ws.init("repo");
-    let base = commit(&repo, "Base", &[("README.md", "readme\n")]);
-    let low = commit(&repo, "Test key", &[("t.env", &format!("T={test_key}\n"))]);
+    let base = GIT.commit(&repo, "Base", &[("README.md", "readme\n")]);
+    let low = GIT.commit(&repo, "Test key", &[("t.env", &format!("T={test_key}\n"))]);
     let event = push_event("main", &base, &low);
 
     for (fail_on, code) in [("high", 0), ("medium", 0), ("low", 1), ("never", 0)] {
@@ -615,7 +577,7 @@ fn fail_on_sets_the_least_severity_that_fails_the_job() {
     let default = ws.ci(&repo, "push", &event, &[]);
     assert_eq!(default.code, 1, "the default is low: {}", default.stderr);
 
-    let critical = commit(&repo, "Live key", &[("l.env", &format!("L={live_key}\n"))]);
+    let critical = GIT.commit(&repo, "Live key", &[("l.env", &format!("L={live_key}\n"))]);
     let event = push_event("main", &base, &critical);
     for (fail_on, code) in [("critical", 1), ("never", 0)] {
         let run = ws.ci(&repo, "push", &event, &["--fail-on", fail_on]);
@@ -640,7 +602,7 @@ fn outside_actions_the_event_must_be_named() {
     let mut tokens = Tokens::new(109);
     let secret = tokens.live();
     let repo = ws.init("repo");
-    commit(&repo, "Key", &[("k.env", &format!("K={secret}\n"))]);
+    GIT.commit(&repo, "Key", &[("k.env", &format!("K={secret}\n"))]);
 
     let keyhound = || {
         let mut cmd = BinCommand::cargo_bin("keyhound").unwrap();
@@ -705,7 +667,7 @@ fn a_push_that_deletes_a_branch_scans_nothing_and_still_writes_outputs() {
     let ws = Workspace::new();
     let secret = Tokens::new(110).live();
     let repo = ws.init("repo");
-    let tip = commit(&repo, "Old", &[("old.env", &format!("O={secret}\n"))]);
+    let tip = GIT.commit(&repo, "Old", &[("old.env", &format!("O={secret}\n"))]);
 
     let mut event = push_event("gone", &tip, NULL_SHA);
     event["deleted"] = json!(true);

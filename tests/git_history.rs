@@ -8,11 +8,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use assert_cmd::Command as BinCommand;
 use serde_json::Value;
 use tempfile::TempDir;
+
+mod common_git;
+use common_git::Git;
 
 const RULE_ID: &str = "stripe-live-secret-key";
 
@@ -58,8 +61,8 @@ impl Tokens {
 /// A workspace: a temp dir holding the config and one or more repositories.
 struct Workspace {
     dir: TempDir,
-    /// Commit dates advance one day per commit, so they are predictable.
-    day: std::cell::Cell<u32>,
+    /// Git with commit dates one day apart, so they are predictable.
+    git: Git,
 }
 
 impl Workspace {
@@ -68,7 +71,7 @@ impl Workspace {
         fs::write(dir.path().join("keyhound.toml"), CONFIG).unwrap();
         Workspace {
             dir,
-            day: std::cell::Cell::new(1),
+            git: Git::dated(),
         }
     }
 
@@ -84,68 +87,8 @@ impl Workspace {
     fn init(&self, name: &str) -> PathBuf {
         let repo = self.path(name);
         fs::create_dir_all(&repo).unwrap();
-        self.git(&repo, &["init", "-q", "-b", "main"]);
+        self.git.run(&repo, &["init", "-q", "-b", "main"]);
         repo
-    }
-
-    /// Runs git in `repo` with a fixed identity and a date one day after the previous
-    /// commit's; panics on failure.
-    fn git(&self, repo: &Path, args: &[&str]) -> String {
-        let out = self.try_git(repo, args);
-        assert!(
-            out.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    fn try_git(&self, repo: &Path, args: &[&str]) -> Output {
-        let day = self.day.get();
-        let date = format!("2024-03-{day:02} 10:20:30 +0100");
-        Command::new("git")
-            .current_dir(repo)
-            .args([
-                "-c",
-                "user.name=Alice Example",
-                "-c",
-                "user.email=alice@example.com",
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "tag.gpgsign=false",
-                "-c",
-                "protocol.file.allow=always",
-            ])
-            .args(args)
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .output()
-            .unwrap()
-    }
-
-    /// Writes files (path, content) and commits them all; returns the commit id.
-    fn commit(&self, repo: &Path, message: &str, files: &[(&str, &str)]) -> String {
-        for (path, content) in files {
-            let path = repo.join(path);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, content).unwrap();
-        }
-        self.git(repo, &["add", "-A"]);
-        self.commit_staged(repo, message)
-    }
-
-    fn commit_staged(&self, repo: &Path, message: &str) -> String {
-        self.git(repo, &["commit", "-q", "--allow-empty", "-m", message]);
-        self.day.set(self.day.get() + 1);
-        self.git(repo, &["rev-parse", "HEAD"])
-    }
-
-    /// The date git was given for the commit made on `day`, as keyhound reports it.
-    fn date_of_day(day: u32) -> String {
-        format!("2024-03-{day:02}T10:20:30+01:00")
     }
 
     /// Runs `keyhound git` with this workspace's config and JSON output.
@@ -229,9 +172,10 @@ fn secret_deleted_later_is_reported_from_history_with_its_commit() {
     let mut tokens = Tokens::new(1);
     let secret = tokens.next();
     let repo = ws.init("repo");
-    ws.commit(&repo, "Initial commit", &[("README.md", "# demo\n")]);
-    let day = ws.day.get();
-    let added = ws.commit(
+    ws.git
+        .commit(&repo, "Initial commit", &[("README.md", "# demo\n")]);
+    let day = ws.git.next_day().unwrap();
+    let added = ws.git.commit(
         &repo,
         "Add payment settings\n\nBody text.",
         &[(
@@ -240,7 +184,7 @@ fn secret_deleted_later_is_reported_from_history_with_its_commit() {
         )],
     );
     fs::remove_file(repo.join("app/settings.py")).unwrap();
-    ws.commit(&repo, "Remove settings", &[]);
+    ws.git.commit(&repo, "Remove settings", &[]);
 
     let scan = ws.scan(&repo, &[]);
     assert_eq!(scan.code, 1, "{}", scan.stderr);
@@ -256,7 +200,7 @@ fn secret_deleted_later_is_reported_from_history_with_its_commit() {
     assert_eq!(commit["id"], added.as_str());
     assert_eq!(commit["author"], "Alice Example");
     assert_eq!(commit["email"], "alice@example.com");
-    assert_eq!(commit["date"], Workspace::date_of_day(day).as_str());
+    assert_eq!(commit["date"], Git::date_of_day(day).as_str());
     assert_eq!(commit["summary"], "Add payment settings");
     assert_eq!(commit["present_at_head"], false);
     assert_eq!(commit["other_locations"], serde_json::json!([]));
@@ -271,26 +215,26 @@ fn one_secret_in_many_commits_and_branches_is_one_finding_with_other_locations()
     let mut tokens = Tokens::new(2);
     let secret = tokens.next();
     let repo = ws.init("repo");
-    let first = ws.commit(
+    let first = ws.git.commit(
         &repo,
         "Add env",
         &[("config/app.env", &format!("STRIPE={secret}\n"))],
     );
-    let second = ws.commit(
+    let second = ws.git.commit(
         &repo,
         "Add a setting above",
         &[("config/app.env", &format!("MODE=live\nSTRIPE={secret}\n"))],
     );
     // Unrelated commits that keep the same blob must not add locations.
     for i in 0..5 {
-        ws.commit(
+        ws.git.commit(
             &repo,
             &format!("Docs {i}"),
             &[("docs.md", &format!("v{i}\n"))],
         );
     }
-    ws.git(&repo, &["checkout", "-q", "-b", "deploy"]);
-    let on_branch = ws.commit(
+    ws.git.run(&repo, &["checkout", "-q", "-b", "deploy"]);
+    let on_branch = ws.git.commit(
         &repo,
         "Deploy script",
         &[(
@@ -298,8 +242,8 @@ fn one_secret_in_many_commits_and_branches_is_one_finding_with_other_locations()
             &format!("#!/bin/sh\n# deploy\nexport STRIPE_KEY={secret}\n"),
         )],
     );
-    ws.git(&repo, &["checkout", "-q", "main"]);
-    ws.commit(&repo, "More docs", &[("docs.md", "final\n")]);
+    ws.git.run(&repo, &["checkout", "-q", "main"]);
+    ws.git.commit(&repo, "More docs", &[("docs.md", "final\n")]);
 
     let scan = ws.scan(&repo, &[]);
     assert_eq!(scan.code, 1, "{}", scan.stderr);
@@ -326,23 +270,26 @@ fn merges_and_renames_keep_the_introducing_commit() {
     let mut tokens = Tokens::new(3);
     let (side_secret, merge_secret) = (tokens.next(), tokens.next());
     let repo = ws.init("repo");
-    ws.commit(&repo, "Base", &[("main.txt", "base\n")]);
-    ws.git(&repo, &["checkout", "-q", "-b", "side"]);
-    let on_side = ws.commit(
+    ws.git.commit(&repo, "Base", &[("main.txt", "base\n")]);
+    ws.git.run(&repo, &["checkout", "-q", "-b", "side"]);
+    let on_side = ws.git.commit(
         &repo,
         "Side work",
         &[("side/keys.txt", &format!("one\ntwo\nkey {side_secret}\n"))],
     );
-    ws.git(&repo, &["checkout", "-q", "main"]);
-    ws.commit(&repo, "Main work", &[("main.txt", "base\nmore\n")]);
+    ws.git.run(&repo, &["checkout", "-q", "main"]);
+    ws.git
+        .commit(&repo, "Main work", &[("main.txt", "base\nmore\n")]);
     // An "evil merge": the merge commit itself adds content that neither parent has.
-    ws.git(&repo, &["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    ws.git
+        .run(&repo, &["merge", "-q", "--no-ff", "--no-commit", "side"]);
     fs::write(repo.join("merged.cfg"), format!("token={merge_secret}\n")).unwrap();
-    ws.git(&repo, &["add", "merged.cfg"]);
-    let merge = ws.commit_staged(&repo, "Merge side");
+    ws.git.run(&repo, &["add", "merged.cfg"]);
+    let merge = ws.git.commit_staged(&repo, "Merge side");
     // A pure rename keeps the blob: still the same secret, still at HEAD.
-    ws.git(&repo, &["mv", "side/keys.txt", "keys-renamed.txt"]);
-    ws.commit_staged(&repo, "Rename keys");
+    ws.git
+        .run(&repo, &["mv", "side/keys.txt", "keys-renamed.txt"]);
+    ws.git.commit_staged(&repo, "Rename keys");
 
     let scan = ws.scan(&repo, &[]);
     assert_eq!(scan.code, 1, "{}", scan.stderr);
@@ -365,15 +312,15 @@ fn commit_reachable_only_from_a_tag_is_scanned_by_default() {
     let mut tokens = Tokens::new(4);
     let secret = tokens.next();
     let repo = ws.init("repo");
-    ws.commit(&repo, "Base", &[("a.txt", "a\n")]);
-    ws.git(&repo, &["checkout", "-q", "--detach"]);
-    let tagged = ws.commit(
+    ws.git.commit(&repo, "Base", &[("a.txt", "a\n")]);
+    ws.git.run(&repo, &["checkout", "-q", "--detach"]);
+    let tagged = ws.git.commit(
         &repo,
         "Release build",
         &[("build.cfg", &format!("k={secret}\n"))],
     );
-    ws.git(&repo, &["tag", "-a", "v1.0", "-m", "v1.0"]);
-    ws.git(&repo, &["checkout", "-q", "main"]);
+    ws.git.run(&repo, &["tag", "-a", "v1.0", "-m", "v1.0"]);
+    ws.git.run(&repo, &["checkout", "-q", "main"]);
 
     let scan = ws.scan(&repo, &[]);
     assert_eq!(scan.code, 1, "{}", scan.stderr);
@@ -396,11 +343,13 @@ fn remote_tracking_branches_are_scanned_with_all_or_by_name() {
     let mut tokens = Tokens::new(11);
     let secret = tokens.next();
     let upstream = ws.init("upstream");
-    ws.commit(&upstream, "Base", &[("a.txt", "a\n")]);
-    ws.git(&upstream, &["checkout", "-q", "-b", "feature"]);
-    let on_feature = ws.commit(&upstream, "Feature", &[("f.env", &format!("K={secret}\n"))]);
-    ws.git(&upstream, &["checkout", "-q", "main"]);
-    ws.git(
+    ws.git.commit(&upstream, "Base", &[("a.txt", "a\n")]);
+    ws.git.run(&upstream, &["checkout", "-q", "-b", "feature"]);
+    let on_feature = ws
+        .git
+        .commit(&upstream, "Feature", &[("f.env", &format!("K={secret}\n"))]);
+    ws.git.run(&upstream, &["checkout", "-q", "main"]);
+    ws.git.run(
         ws.dir.path(),
         &["clone", "-q", upstream.to_str().unwrap(), "clone"],
     );
@@ -425,15 +374,18 @@ fn bare_clone_and_linked_worktree_are_scanned() {
     let mut tokens = Tokens::new(5);
     let secret = tokens.next();
     let repo = ws.init("repo");
-    let added = ws.commit(&repo, "Add key", &[("k.env", &format!("KEY={secret}\n"))]);
-    ws.commit(&repo, "Later", &[("b.txt", "b\n")]);
+    let added = ws
+        .git
+        .commit(&repo, "Add key", &[("k.env", &format!("KEY={secret}\n"))]);
+    ws.git.commit(&repo, "Later", &[("b.txt", "b\n")]);
     let bare = ws.path("bare.git");
-    ws.git(
+    ws.git.run(
         ws.dir.path(),
         &["clone", "-q", "--bare", repo.to_str().unwrap(), "bare.git"],
     );
     let linked = ws.path("linked");
-    ws.git(&repo, &["worktree", "add", "-q", linked.to_str().unwrap()]);
+    ws.git
+        .run(&repo, &["worktree", "add", "-q", linked.to_str().unwrap()]);
 
     for target in [
         &bare,
@@ -456,16 +408,18 @@ fn shallow_clone_says_history_is_cut_and_a_range_past_the_cut_fails() {
     let mut tokens = Tokens::new(6);
     let (old, current) = (tokens.next(), tokens.next());
     let repo = ws.init("repo");
-    let first = ws.commit(&repo, "Old key", &[("old.env", &format!("K={old}\n"))]);
+    let first = ws
+        .git
+        .commit(&repo, "Old key", &[("old.env", &format!("K={old}\n"))]);
     fs::remove_file(repo.join("old.env")).unwrap();
-    ws.commit(&repo, "Drop old key", &[]);
-    ws.commit(
+    ws.git.commit(&repo, "Drop old key", &[]);
+    ws.git.commit(
         &repo,
         "Current key",
         &[("new.env", &format!("K={current}\n"))],
     );
     let url = format!("file://{}", repo.display());
-    ws.git(
+    ws.git.run(
         ws.dir.path(),
         &["clone", "-q", "--depth", "1", &url, "shallow"],
     );
@@ -507,10 +461,11 @@ fn range_reports_only_blobs_new_in_the_range() {
     let mut tokens = Tokens::new(7);
     let (old, new) = (tokens.next(), tokens.next());
     let repo = ws.init("repo");
-    ws.commit(&repo, "Old key", &[("a.env", &format!("A={old}\n"))]);
-    let base = ws.commit(&repo, "Docs", &[("README.md", "readme\n")]);
+    ws.git
+        .commit(&repo, "Old key", &[("a.env", &format!("A={old}\n"))]);
+    let base = ws.git.commit(&repo, "Docs", &[("README.md", "readme\n")]);
     // A copy of a blob the base already has is not new, wherever it lands.
-    let added = ws.commit(
+    let added = ws.git.commit(
         &repo,
         "New key and a copy",
         &[
@@ -518,7 +473,7 @@ fn range_reports_only_blobs_new_in_the_range() {
             ("copy/a.env", &format!("A={old}\n")),
         ],
     );
-    ws.commit(&repo, "More", &[("README.md", "readme 2\n")]);
+    ws.git.commit(&repo, "More", &[("README.md", "readme 2\n")]);
 
     for args in [
         vec!["--range", &format!("{base}..HEAD")],
@@ -558,10 +513,10 @@ fn binary_blob_is_skipped_and_submodule_is_noted() {
     let mut binary = b"\x7fELF\x02\x01\x01\0\0\0\0".to_vec();
     binary.extend_from_slice(format!("key={secret}\n").as_bytes());
     fs::write(repo.join("tool.bin"), &binary).unwrap();
-    ws.git(&repo, &["add", "tool.bin"]);
-    let any_commit = ws.commit_staged(&repo, "Add binary");
+    ws.git.run(&repo, &["add", "tool.bin"]);
+    let any_commit = ws.git.commit_staged(&repo, "Add binary");
     // A gitlink (submodule entry) points at a commit of another repository.
-    ws.git(
+    ws.git.run(
         &repo,
         &[
             "update-index",
@@ -570,7 +525,7 @@ fn binary_blob_is_skipped_and_submodule_is_noted() {
             &format!("160000,{any_commit},vendor/lib"),
         ],
     );
-    ws.commit_staged(&repo, "Add submodule");
+    ws.git.commit_staged(&repo, "Add submodule");
 
     let scan = ws.scan(&repo, &[]);
     assert_eq!(scan.code, 0, "{}\n{}", scan.stdout, scan.stderr);
@@ -595,7 +550,7 @@ fn git_bomb_of_duplicated_trees_is_walked_once() {
     let secret = tokens.next();
     let repo = ws.init("repo");
     fs::write(repo.join("leaf.txt"), format!("k={secret}\n")).unwrap();
-    let blob = ws.git(&repo, &["hash-object", "-w", "leaf.txt"]);
+    let blob = ws.git.run(&repo, &["hash-object", "-w", "leaf.txt"]);
     fs::remove_file(repo.join("leaf.txt")).unwrap();
     let mut entry = format!("100644 blob {blob}\tleaf.txt\n");
     for _ in 0..8 {
@@ -605,8 +560,9 @@ fn git_bomb_of_duplicated_trees_is_walked_once() {
             .collect();
     }
     let root = mktree(&repo, &entry);
-    let commit = ws.git(&repo, &["commit-tree", &root, "-m", "bomb"]);
-    ws.git(&repo, &["update-ref", "refs/heads/main", &commit]);
+    let commit = ws.git.run(&repo, &["commit-tree", &root, "-m", "bomb"]);
+    ws.git
+        .run(&repo, &["update-ref", "refs/heads/main", &commit]);
 
     let started = std::time::Instant::now();
     let scan = ws.scan(&repo, &[]);
@@ -645,7 +601,9 @@ fn human_report_names_the_commit() {
     let mut tokens = Tokens::new(10);
     let secret = tokens.next();
     let repo = ws.init("repo");
-    let added = ws.commit(&repo, "Add key", &[("k.env", &format!("KEY={secret}\n"))]);
+    let added = ws
+        .git
+        .commit(&repo, "Add key", &[("k.env", &format!("KEY={secret}\n"))]);
     let out = BinCommand::cargo_bin("keyhound")
         .unwrap()
         .arg("git")
@@ -681,7 +639,7 @@ fn missing_and_corrupt_objects_are_reported_and_the_scan_goes_on() {
     let mut tokens = Tokens::new(20);
     let (kept, lost, garbled) = (tokens.next(), tokens.next(), tokens.next());
     let repo = ws.init("repo");
-    ws.commit(
+    ws.git.commit(
         &repo,
         "Three files",
         &[
@@ -690,8 +648,8 @@ fn missing_and_corrupt_objects_are_reported_and_the_scan_goes_on() {
             ("garbled.env", &format!("G={garbled}\n")),
         ],
     );
-    let lost_id = ws.git(&repo, &["rev-parse", "HEAD:lost.env"]);
-    let garbled_id = ws.git(&repo, &["rev-parse", "HEAD:garbled.env"]);
+    let lost_id = ws.git.run(&repo, &["rev-parse", "HEAD:lost.env"]);
+    let garbled_id = ws.git.run(&repo, &["rev-parse", "HEAD:garbled.env"]);
     fs::remove_file(loose_object(&repo, &lost_id)).unwrap();
     let garbled_path = loose_object(&repo, &garbled_id);
     let mut permissions = fs::metadata(&garbled_path).unwrap().permissions();
@@ -723,13 +681,13 @@ fn a_corrupt_packfile_is_an_error_not_a_crash() {
     for i in 0..20 {
         let body: String = (0..200).map(|j| format!("line {i} {j}\n")).collect();
         let secret = tokens.next();
-        ws.commit(
+        ws.git.commit(
             &repo,
             &format!("c{i}"),
             &[(&format!("f{i}.txt"), &format!("{body}k={secret}\n"))],
         );
     }
-    ws.git(&repo, &["gc", "-q", "--aggressive"]);
+    ws.git.run(&repo, &["gc", "-q", "--aggressive"]);
     let pack_dir = repo.join(".git/objects/pack");
     let pack = fs::read_dir(&pack_dir)
         .unwrap()
@@ -766,8 +724,10 @@ fn a_huge_number_of_refs_is_walked_once() {
     let ws = Workspace::new();
     let secret = Tokens::new(22).next();
     let repo = ws.init("repo");
-    let first = ws.commit(&repo, "Secret", &[("s.env", &format!("S={secret}\n"))]);
-    let second = ws.commit(&repo, "More", &[("t.txt", "text\n")]);
+    let first = ws
+        .git
+        .commit(&repo, "Secret", &[("s.env", &format!("S={secret}\n"))]);
+    let second = ws.git.commit(&repo, "More", &[("t.txt", "text\n")]);
     let mut packed = String::from("# pack-refs with: peeled fully-peeled sorted\n");
     let mut refs: Vec<String> = (0..30_000)
         .map(|i| {
