@@ -184,15 +184,17 @@ impl Engine {
             for &rule in rules {
                 let multiline = self.rule(rule).multiline;
                 // A hit well inside the current window adds nothing, and skipping it keeps a
-                // line of millions of hits cheap. A hit near the window's end still extends
-                // it: the window may stop short of the secret that follows that keyword.
+                // line of millions of hits cheap. A hit near either end of the window still
+                // extends it: the window may stop short of the secret next to that keyword
+                // (hits come roughly in order, so one can land near the start).
                 let reach = if multiline {
                     MULTILINE_REACH
                 } else {
                     LINE_CONTEXT
                 };
                 if last[rule].as_ref().is_some_and(|w| {
-                    w.contains(&hit.range.start) && hit.range.end.saturating_add(reach / 2) <= w.end
+                    w.start <= hit.range.start.saturating_sub(LINE_CONTEXT / 2)
+                        && hit.range.end.saturating_add(reach / 2) <= w.end
                 }) {
                     continue;
                 }
