@@ -72,6 +72,8 @@ pub struct Keywords {
     three_byte: Vec<usize>,
     /// Keywords of one or two bytes: a finder per way of writing each.
     short: Vec<(usize, memmem::Finder<'static>)>,
+    /// Whether the CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
     avx2: bool,
 }
 
@@ -124,7 +126,8 @@ impl Keywords {
             entries: entries.into(),
             three_byte,
             short,
-            avx2: avx2_available(),
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::arch::is_x86_feature_detected!("avx2"),
         }
     }
 
@@ -149,14 +152,8 @@ impl Keywords {
                 }
             }
         };
-        let mut at = 0;
-        #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: the CPU supports AVX2, checked when the set was built.
-            at = unsafe { avx2::for_each_candidate(&self.filter, hay, &mut check) };
-            // The rest is shorter than a block.
-        }
-        self.for_each_candidate(hay, at, &mut check);
+        let vectorised = self.for_each_candidate_vectorised(hay, &mut check);
+        self.for_each_candidate(hay, vectorised, &mut check);
         // A three-byte keyword at the very end has no fourth byte to be fingerprinted with.
         if let Some(at) = hay.len().checked_sub(FINGERPRINTED) {
             for &k in &self.three_byte {
@@ -177,6 +174,18 @@ impl Keywords {
                 from += at + 1;
             }
         }
+    }
+
+    /// Calls `check` at the candidate positions of every whole block, with SIMD where the CPU
+    /// has it; returns the first position not looked at.
+    fn for_each_candidate_vectorised(&self, hay: &[u8], check: &mut dyn FnMut(usize)) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: the CPU supports AVX2, checked when the set was built.
+            return unsafe { avx2::for_each_candidate(&self.filter, hay, check) };
+        }
+        let _unused_without_simd = (hay, check);
+        0
     }
 
     /// Calls `check` at each position from `from` on whose fingerprint is in the filter, in
@@ -291,17 +300,6 @@ fn spellings(keyword: &Keyword) -> Vec<Vec<u8>> {
             .collect();
     }
     spellings
-}
-
-fn avx2_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -419,20 +417,26 @@ mod tests {
                     }
                 })
                 .collect();
-            let mut set = Keywords::new(keywords.clone());
             let hay = rng.string(b"abAB-_\n", round % 150);
             let expected = brute_force(&keywords, hay.as_bytes());
+            let set = Keywords::new(keywords.clone());
             assert_eq!(
                 hits(&set, hay.as_bytes()),
                 expected,
                 "{keywords:?} in {hay:?}"
             );
-            set.avx2 = false;
-            assert_eq!(
-                hits(&set, hay.as_bytes()),
-                expected,
-                "{keywords:?} in {hay:?}"
-            );
+            #[cfg(target_arch = "x86_64")]
+            {
+                let scalar = Keywords {
+                    avx2: false,
+                    ..Keywords::new(keywords.clone())
+                };
+                assert_eq!(
+                    hits(&scalar, hay.as_bytes()),
+                    expected,
+                    "{keywords:?} in {hay:?}"
+                );
+            }
         }
     }
 
