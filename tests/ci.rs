@@ -11,68 +11,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command as BinCommand;
-use keyhound::rules::templates::ExampleRng;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
 mod common_git;
-use common_git::{file_url, Git};
+use common_git::{file_url, fingerprint, Git, Tokens, STRIPE_CONFIG};
 
 /// Commits keep git's own dates: these tests read no dates.
 const GIT: Git = Git::undated();
 
-const CONFIG: &str = r#"
-[rules]
-use_default = false
-
-[[rule]]
-id = "stripe-live-secret-key"
-name = "Stripe live secret key"
-provider = "Stripe"
-description = "Secret API key for live mode."
-keywords = ["sk_live_"]
-regex = '''\b(?P<secret>sk_live_[0-9A-Za-z]{24,247})\b'''
-min_entropy_bits = 120
-severity = "critical"
-confidence = "high"
-revoke_url = "https://dashboard.stripe.com/apikeys"
-
-[[rule]]
-id = "stripe-test-secret-key"
-name = "Stripe test-mode secret key"
-provider = "Stripe"
-description = "Secret API key for test mode."
-keywords = ["sk_test_"]
-regex = '''\b(?P<secret>sk_test_[0-9A-Za-z]{24,247})\b'''
-min_entropy_bits = 120
-severity = "low"
-confidence = "high"
-revoke_url = "https://dashboard.stripe.com/test/apikeys"
-"#;
-
 const NULL_SHA: &str = "0000000000000000000000000000000000000000";
-
-/// Made-up Stripe-shaped tokens: `sk_live_…` (critical) or `sk_test_…` (low).
-struct Tokens(ExampleRng);
-
-impl Tokens {
-    fn new(seed: u64) -> Tokens {
-        Tokens(ExampleRng::new(seed))
-    }
-
-    fn live(&mut self) -> String {
-        self.token("live")
-    }
-
-    fn test(&mut self) -> String {
-        self.token("test")
-    }
-
-    fn token(&mut self, mode: &str) -> String {
-        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        format!("{}_{mode}_{}", "sk", self.0.string(BASE62, 32))
-    }
-}
 
 /// A temp dir holding the config, repositories, the event payload and the files Actions
 /// provides; `keyhound ci` runs in its `run/` directory.
@@ -83,7 +31,7 @@ struct Workspace {
 impl Workspace {
     fn new() -> Workspace {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("keyhound.toml"), CONFIG).unwrap();
+        fs::write(dir.path().join("keyhound.toml"), STRIPE_CONFIG).unwrap();
         fs::create_dir(dir.path().join("run")).unwrap();
         Workspace { dir }
     }
@@ -218,7 +166,7 @@ impl Run {
     /// Asserts the SARIF results are exactly the findings of `secrets`, and that the
     /// annotations, job summary and step outputs agree.
     fn assert_found(&self, secrets: &[&str]) {
-        let expected: BTreeSet<String> = secrets.iter().map(|s| sha256(s)).collect();
+        let expected: BTreeSet<String> = secrets.iter().map(|s| fingerprint(s)).collect();
         assert_eq!(self.found(), expected, "{}", self.stderr);
         let results = self.sarif()["runs"][0]["results"].as_array().unwrap().len();
         assert_eq!(results, secrets.len(), "one result per secret");
@@ -257,10 +205,6 @@ impl Run {
             }
         }
     }
-}
-
-fn sha256(text: &str) -> String {
-    keyhound::finding::fingerprint(text.as_bytes())
 }
 
 fn short(id: &str) -> &str {

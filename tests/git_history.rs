@@ -15,48 +15,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 mod common_git;
-use common_git::Git;
+use common_git::{fingerprint, Git, Tokens, STRIPE_CONFIG};
 
 const RULE_ID: &str = "stripe-live-secret-key";
-
-const CONFIG: &str = r#"
-[rules]
-use_default = false
-
-[[rule]]
-id = "stripe-live-secret-key"
-name = "Stripe live secret key"
-provider = "Stripe"
-description = "Secret API key for live mode; format per Stripe's API-keys documentation."
-keywords = ["sk_live_"]
-regex = '''\b(?P<secret>sk_live_[0-9A-Za-z]{24,247})\b'''
-min_entropy_bits = 120
-severity = "critical"
-confidence = "high"
-revoke_url = "https://dashboard.stripe.com/apikeys"
-"#;
-
-/// A deterministic source of Stripe-shaped test tokens.
-struct Tokens(u64);
-
-impl Tokens {
-    fn new(seed: u64) -> Tokens {
-        Tokens(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> String {
-        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        let random: String = (0..32)
-            .map(|_| {
-                self.0 ^= self.0 << 13;
-                self.0 ^= self.0 >> 7;
-                self.0 ^= self.0 << 17;
-                BASE62[(self.0 % 62) as usize] as char
-            })
-            .collect();
-        format!("{}_{}_{random}", "sk", "live")
-    }
-}
 
 /// A workspace: a temp dir holding the config and one or more repositories.
 struct Workspace {
@@ -68,7 +29,7 @@ struct Workspace {
 impl Workspace {
     fn new() -> Workspace {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("keyhound.toml"), CONFIG).unwrap();
+        fs::write(dir.path().join("keyhound.toml"), STRIPE_CONFIG).unwrap();
         Workspace {
             dir,
             git: Git::dated(),
@@ -128,7 +89,7 @@ impl Scan {
 
     /// The finding for `secret`, which must be the only one with its fingerprint.
     fn finding_for(&self, secret: &str) -> Value {
-        let sha = sha256(secret);
+        let sha = fingerprint(secret);
         let matching: Vec<Value> = self
             .findings()
             .into_iter()
@@ -145,10 +106,6 @@ impl Scan {
             assert!(!self.stderr.contains(secret), "raw secret on stderr");
         }
     }
-}
-
-fn sha256(text: &str) -> String {
-    keyhound::finding::fingerprint(text.as_bytes())
 }
 
 fn other_locations(finding: &Value) -> Vec<(String, String, u64)> {
@@ -170,7 +127,7 @@ fn other_locations(finding: &Value) -> Vec<(String, String, u64)> {
 fn secret_deleted_later_is_reported_from_history_with_its_commit() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(1);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let repo = ws.init("repo");
     ws.git
         .commit(&repo, "Initial commit", &[("README.md", "# demo\n")]);
@@ -213,7 +170,7 @@ fn secret_deleted_later_is_reported_from_history_with_its_commit() {
 fn one_secret_in_many_commits_and_branches_is_one_finding_with_other_locations() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(2);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let repo = ws.init("repo");
     let first = ws.git.commit(
         &repo,
@@ -268,7 +225,7 @@ fn one_secret_in_many_commits_and_branches_is_one_finding_with_other_locations()
 fn merges_and_renames_keep_the_introducing_commit() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(3);
-    let (side_secret, merge_secret) = (tokens.next(), tokens.next());
+    let (side_secret, merge_secret) = (tokens.live(), tokens.live());
     let repo = ws.init("repo");
     ws.git.commit(&repo, "Base", &[("main.txt", "base\n")]);
     ws.git.run(&repo, &["checkout", "-q", "-b", "side"]);
@@ -310,7 +267,7 @@ fn merges_and_renames_keep_the_introducing_commit() {
 fn commit_reachable_only_from_a_tag_is_scanned_by_default() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(4);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let repo = ws.init("repo");
     ws.git.commit(&repo, "Base", &[("a.txt", "a\n")]);
     ws.git.run(&repo, &["checkout", "-q", "--detach"]);
@@ -341,7 +298,7 @@ fn commit_reachable_only_from_a_tag_is_scanned_by_default() {
 fn remote_tracking_branches_are_scanned_with_all_or_by_name() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(11);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let upstream = ws.init("upstream");
     ws.git.commit(&upstream, "Base", &[("a.txt", "a\n")]);
     ws.git.run(&upstream, &["checkout", "-q", "-b", "feature"]);
@@ -372,7 +329,7 @@ fn remote_tracking_branches_are_scanned_with_all_or_by_name() {
 fn bare_clone_and_linked_worktree_are_scanned() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(5);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let repo = ws.init("repo");
     let added = ws
         .git
@@ -406,7 +363,7 @@ fn bare_clone_and_linked_worktree_are_scanned() {
 fn shallow_clone_says_history_is_cut_and_a_range_past_the_cut_fails() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(6);
-    let (old, current) = (tokens.next(), tokens.next());
+    let (old, current) = (tokens.live(), tokens.live());
     let repo = ws.init("repo");
     let first = ws
         .git
@@ -459,7 +416,7 @@ fn shallow_clone_says_history_is_cut_and_a_range_past_the_cut_fails() {
 fn range_reports_only_blobs_new_in_the_range() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(7);
-    let (old, new) = (tokens.next(), tokens.next());
+    let (old, new) = (tokens.live(), tokens.live());
     let repo = ws.init("repo");
     ws.git
         .commit(&repo, "Old key", &[("a.env", &format!("A={old}\n"))]);
@@ -508,7 +465,7 @@ fn range_reports_only_blobs_new_in_the_range() {
 fn binary_blob_is_skipped_and_submodule_is_noted() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(8);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let repo = ws.init("repo");
     let mut binary = b"\x7fELF\x02\x01\x01\0\0\0\0".to_vec();
     binary.extend_from_slice(format!("key={secret}\n").as_bytes());
@@ -547,7 +504,7 @@ fn binary_blob_is_skipped_and_submodule_is_noted() {
 fn git_bomb_of_duplicated_trees_is_walked_once() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(9);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let repo = ws.init("repo");
     fs::write(repo.join("leaf.txt"), format!("k={secret}\n")).unwrap();
     let blob = ws.git.run(&repo, &["hash-object", "-w", "leaf.txt"]);
@@ -599,7 +556,7 @@ fn mktree(repo: &Path, entries: &str) -> String {
 fn human_report_names_the_commit() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(10);
-    let secret = tokens.next();
+    let secret = tokens.live();
     let repo = ws.init("repo");
     let added = ws
         .git
@@ -637,7 +594,7 @@ fn loose_object(repo: &Path, id: &str) -> PathBuf {
 fn missing_and_corrupt_objects_are_reported_and_the_scan_goes_on() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(20);
-    let (kept, lost, garbled) = (tokens.next(), tokens.next(), tokens.next());
+    let (kept, lost, garbled) = (tokens.live(), tokens.live(), tokens.live());
     let repo = ws.init("repo");
     ws.git.commit(
         &repo,
@@ -680,7 +637,7 @@ fn a_corrupt_packfile_is_an_error_not_a_crash() {
     let repo = ws.init("repo");
     for i in 0..20 {
         let body: String = (0..200).map(|j| format!("line {i} {j}\n")).collect();
-        let secret = tokens.next();
+        let secret = tokens.live();
         ws.git.commit(
             &repo,
             &format!("c{i}"),
@@ -722,7 +679,7 @@ fn a_corrupt_packfile_is_an_error_not_a_crash() {
 #[test]
 fn a_huge_number_of_refs_is_walked_once() {
     let ws = Workspace::new();
-    let secret = Tokens::new(22).next();
+    let secret = Tokens::new(22).live();
     let repo = ws.init("repo");
     let first = ws
         .git

@@ -14,6 +14,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+#[path = "../common_git/mod.rs"]
+mod common_git;
+use common_git::Git;
+
 /// Made-up token formats, so that nothing here looks like a real provider's key: `acme_` +
 /// 32 base62 characters, `acmesk_` + 40 hex digits, and 24 base62 characters assigned to a
 /// name ending in `acme_pass` (a rule whose match is more than its secret).
@@ -138,27 +142,9 @@ impl Repo {
     }
 }
 
-/// Runs git in `dir` with a fixed identity and no signing; panics on failure, returns stdout.
+/// Runs git in `dir` with the tests' fixed identity; panics on failure, returns trimmed stdout.
 pub fn git_in(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    Git::undated().run(dir, args)
 }
 
 /// What a keyhound run printed.

@@ -1,5 +1,6 @@
 //! Real git for the tests that build repositories: a fixed identity, no signing, `file://`
-//! transport allowed, and, when asked for, commit dates one day apart.
+//! transport allowed, and, when asked for, commit dates one day apart. Also the Stripe rules
+//! and made-up Stripe-shaped tokens that the history and CI tests commit.
 
 #![allow(dead_code)] // each test crate uses a different part of this module
 
@@ -7,6 +8,68 @@ use std::cell::Cell;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
+
+use keyhound::rules::templates::ExampleRng;
+
+/// A config with only Stripe's live (critical) and test-mode (low) secret-key rules, so that
+/// changes to the embedded pack do not move these tests.
+pub const STRIPE_CONFIG: &str = r#"
+[rules]
+use_default = false
+
+[[rule]]
+id = "stripe-live-secret-key"
+name = "Stripe live secret key"
+provider = "Stripe"
+description = "Secret API key for live mode; format per Stripe's API-keys documentation."
+keywords = ["sk_live_"]
+regex = '''\b(?P<secret>sk_live_[0-9A-Za-z]{24,247})\b'''
+min_entropy_bits = 120
+severity = "critical"
+confidence = "high"
+revoke_url = "https://dashboard.stripe.com/apikeys"
+
+[[rule]]
+id = "stripe-test-secret-key"
+name = "Stripe test-mode secret key"
+provider = "Stripe"
+description = "Secret API key for test mode."
+keywords = ["sk_test_"]
+regex = '''\b(?P<secret>sk_test_[0-9A-Za-z]{24,247})\b'''
+min_entropy_bits = 120
+severity = "low"
+confidence = "high"
+revoke_url = "https://dashboard.stripe.com/test/apikeys"
+"#;
+
+/// Made-up Stripe-shaped tokens, generated so that none sits in the source.
+pub struct Tokens(ExampleRng);
+
+impl Tokens {
+    pub fn new(seed: u64) -> Tokens {
+        Tokens(ExampleRng::new(seed))
+    }
+
+    /// `sk_live_…`, which the live rule reports as critical.
+    pub fn live(&mut self) -> String {
+        self.token("live")
+    }
+
+    /// `sk_test_…`, which the test-mode rule reports as low.
+    pub fn test(&mut self) -> String {
+        self.token("test")
+    }
+
+    fn token(&mut self, mode: &str) -> String {
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        format!("{}_{mode}_{}", "sk", self.0.string(BASE62, 32))
+    }
+}
+
+/// The fingerprint keyhound reports for `secret`.
+pub fn fingerprint(secret: &str) -> String {
+    keyhound::finding::fingerprint(secret.as_bytes())
+}
 
 /// Runs git in a repository, as the tests' one committer.
 pub struct Git {
