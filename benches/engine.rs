@@ -75,7 +75,7 @@ fn main() {
             black_box(engine.scan(&input[..64 << 10]));
             continue;
         }
-        black_box(engine.scan(&input)); // warm-up: lazy regexes, DFA prefilter
+        black_box(engine.scan(&input)); // warm-up: the lazily compiled regexes
         let started = Instant::now();
         let mut rounds = 0u32;
         while started.elapsed() < Duration::from_secs(2) {

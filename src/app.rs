@@ -289,9 +289,12 @@ fn write_output(
         None => Box::new(io::stdout().lock()),
     };
     let mut out = BufWriter::new(target);
-    write(&mut out)?;
-    out.flush()?;
-    Ok(())
+    match write(&mut out).and_then(|()| out.flush()) {
+        // A reader that stopped early (`| head`) is no error, and must not decide the exit
+        // code: the findings still fail a hook or a CI job.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
 }
 
 /// `--color auto` colours a terminal unless NO_COLOR is set to something (https://no-color.org)

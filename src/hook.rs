@@ -26,8 +26,12 @@ pub fn install(args: &InstallHookArgs) -> Result<ExitCode> {
     };
     let path = dir.join(name);
     let mut backup = None;
-    if let Ok(existing) = fs::read_to_string(&path) {
-        if !existing.contains(MARKER) {
+    // Anything already there (a binary hook, an unreadable file, a dangling symlink) is
+    // someone else's unless it carries keyhound's marker.
+    if fs::symlink_metadata(&path).is_ok() {
+        let ours = fs::read(&path)
+            .is_ok_and(|bytes| memchr::memmem::find(&bytes, MARKER.as_bytes()).is_some());
+        if !ours {
             if !args.force {
                 bail!(
                     "{} already exists and was not written by keyhound; add a line running \

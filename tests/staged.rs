@@ -323,6 +323,18 @@ fn install_hook_honours_core_hooks_path_and_keeps_other_hooks() {
     assert!(!repo.join(".git/hooks/pre-commit").exists());
 }
 
+/// A hook that is not text (a compiled binary, a Latin-1 script) is another tool's too.
+#[test]
+fn install_hook_keeps_a_hook_that_is_not_utf8() {
+    let repo = repo();
+    let hook = repo.join(".git/hooks/pre-commit");
+    let binary = b"\x7fELF\x02\x01\x01\xff\xfe not text".to_vec();
+    fs::write(&hook, &binary).unwrap();
+    let run = keyhound(&["install-hook", repo.path().to_str().unwrap()], None, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(fs::read(&hook).unwrap(), binary);
+}
+
 #[test]
 fn an_installed_pre_push_hook_blocks_a_secret_buried_in_unpushed_commits() {
     let repo = repo();

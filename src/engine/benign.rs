@@ -44,7 +44,7 @@ const BENIGN_NAME_WORDS: &[&str] = &[
     "_size",
     "_type",
     "_name",
-    "author",
+    "author\"",
     "keysize",
     "keylen",
     "-objs",
@@ -61,7 +61,7 @@ pub fn generic_candidate(name: &[u8], value: &[u8]) -> Option<(Vec<u8>, Option<E
             .build(BENIGN_NAME_WORDS)
             .expect("fixed word list compiles")
     });
-    // The closing quote lets `_id"` match only at the end of the name.
+    // The closing quote lets `_id"` and `author"` match only at the end of the name.
     let suffixed = [name, b"\""].concat();
     if words.is_match(&suffixed) {
         return None;
@@ -290,6 +290,28 @@ mod tests {
         let vector = br#".key = "a09f3c2e\x00\x01""#;
         assert!(continues_as_escaped_bytes(vector, 16));
         assert!(!continues_as_escaped_bytes(b"key = \"a09f3c2e\"", 16));
+    }
+
+    /// Names that only describe the value are benign at their end, not inside a longer word.
+    #[test]
+    fn benign_name_words_match_where_they_mean_it() {
+        let value = b"wS9fK2pL7xQ4mN8vR1tY6uH3";
+        for benign in ["user_id", "package_author", "keysize", "token_url"] {
+            assert!(
+                generic_candidate(benign.as_bytes(), value).is_none(),
+                "{benign}"
+            );
+        }
+        for secret in [
+            "AUTHORIZATION_TOKEN",
+            "authorizedKey",
+            "oauth_authority_secret",
+        ] {
+            assert!(
+                generic_candidate(secret.as_bytes(), value).is_some(),
+                "{secret}"
+            );
+        }
     }
 
     #[test]

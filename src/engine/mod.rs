@@ -205,7 +205,7 @@ impl Engine {
                     window_around(hay, hit.range.clone(), multiline)
                 };
                 match &mut last[rule] {
-                    Some(prev) if window.start <= prev.end => {
+                    Some(prev) if window.start <= prev.end && prev.start <= window.end => {
                         prev.start = prev.start.min(window.start);
                         prev.end = prev.end.max(window.end);
                     }
@@ -502,6 +502,20 @@ mod tests {
             expected.sort_unstable();
             assert_eq!(found, expected, "{text}");
         }
+    }
+
+    /// A rule's regex runs only on the lines of its keyword hits, whatever order the hits
+    /// come in: a short keyword's hits, found last, do not join the windows between them.
+    #[test]
+    fn windows_stay_on_the_keyword_lines_when_hits_come_out_of_order() {
+        let e = engine(&rule_toml("w", "\"qz\", \"zzword\"", r"tok=[0-9]{6}"));
+        let found = |text: &str| e.scan(text.as_bytes()).len();
+        let filler = "plain line\n".repeat(50);
+        assert_eq!(
+            found(&format!("qz\n{filler}tok=804317\n{filler}zzword\n")),
+            0
+        );
+        assert_eq!(found(&format!("qz\n{filler}tok=804317 zzword\n")), 1);
     }
 
     const RULE: &str = r#"

@@ -76,6 +76,14 @@ pub fn parse(data: &[u8]) -> Option<GitIndex> {
         if mode & 0o170000 == 0o040000 {
             return None; // a sparse index's directory entry
         }
+        // The tree comparison relies on clean, sorted paths: anything else is left to libgit2.
+        let clean = !path.is_empty()
+            && !path.starts_with(b"/")
+            && !path.ends_with(b"/")
+            && memchr::memmem::find(&path, b"//").is_none();
+        if !clean || path < previous {
+            return None;
+        }
         previous.clone_from(&path);
         entries.push(IndexEntry { path, mode, oid });
     }
@@ -248,6 +256,28 @@ mod tests {
             );
             assert!(!index.cached_trees.contains_key(&b"lib"[..]), "v{version}");
             assert!(!index.cached_trees.contains_key(&b""[..]), "v{version}");
+        }
+    }
+
+    /// A damaged index whose path is `/x`, `x/` or `a//` (which would send the tree
+    /// comparison round the same directory for ever) is left to libgit2.
+    #[test]
+    fn refuses_paths_that_are_not_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        std::fs::write(dir.path().join("abc"), "x").unwrap();
+        git(dir.path(), &["add", "abc"]);
+        let data = std::fs::read(dir.path().join(".git/index")).unwrap();
+        assert!(parse(&data).is_some());
+        let at = memchr::memmem::find(&data, b"abc\0").unwrap();
+        for bad in [&b"/bc"[..], b"ab/", b"a//"] {
+            let mut damaged = data.clone();
+            damaged[at..at + 3].copy_from_slice(bad);
+            assert!(
+                parse(&damaged).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -104,7 +104,8 @@ impl StagedChanges {
         };
         let mut diff = TreeIndexDiff::default();
         if let Some(index) = git_index::parse(&data) {
-            diff.dir(&self.repo, head.as_ref(), b"", &index.entries, &index)?;
+            let head_id = head.as_ref().map(Tree::id);
+            diff.dir(&self.repo, head_id, b"", &index.entries, &index)?;
             // Renames need content similarity: leave commits that delete and add to libgit2.
             if !(diff.deleted && diff.changes.iter().any(|c| c.old.is_zero())) {
                 return Ok((diff.changes, diff.notes));
@@ -166,16 +167,21 @@ impl StagedChanges {
             path: path.to_string(),
             message: format!("cannot read the staged file: {}", e.message()),
         };
+        // The header gives the size without inflating a file too large to scan.
+        match self.repo.odb().and_then(|odb| odb.read_header(new_id)) {
+            Ok((size, _)) if size as u64 > max_file_size => {
+                return Staged::Skipped {
+                    path: path.to_string(),
+                    reason: SkipReason::TooLarge,
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return error(e),
+        }
         let new = match self.repo.find_blob(new_id) {
             Ok(blob) => blob,
             Err(e) => return error(e),
         };
-        if new.size() as u64 > max_file_size {
-            return Staged::Skipped {
-                path: path.to_string(),
-                reason: SkipReason::TooLarge,
-            };
-        }
         let raw = new.content();
         let Some(bytes) = text_content(raw.to_vec()) else {
             return Staged::Skipped {
@@ -223,21 +229,20 @@ struct TreeIndexDiff {
 }
 
 impl TreeIndexDiff {
-    /// Compares `tree` (HEAD's directory `dir`, or none) with `entries`, the index entries
-    /// under `dir`.
+    /// Compares `tree` (the id of HEAD's directory `dir`, or none) with `entries`, the index
+    /// entries under `dir`. A directory the index's cache-tree says is unchanged is not read.
     fn dir(
         &mut self,
         repo: &Repository,
-        tree: Option<&Tree>,
+        tree: Option<Oid>,
         dir: &[u8],
         entries: &[IndexEntry],
         index: &GitIndex,
     ) -> Result<(), git2::Error> {
-        if let Some(tree) = tree {
-            if index.cached_trees.get(dir) == Some(&tree.id()) {
-                return Ok(());
-            }
+        if tree.is_some() && index.cached_trees.get(dir) == tree.as_ref() {
+            return Ok(());
         }
+        let tree = tree.map(|id| repo.find_tree(id)).transpose()?;
         let prefix = if dir.is_empty() { 0 } else { dir.len() + 1 };
         let mut in_head: HashMap<Vec<u8>, (Oid, i32)> = tree
             .map(|t| {
@@ -257,9 +262,7 @@ impl TreeIndexDiff {
                     .position(|e| !e.path[prefix..].starts_with(&rest[..=slash]))
                     .unwrap_or(entries.len() - i);
                 let sub = match in_head.remove(name) {
-                    Some((id, mode)) if mode == i32::from(FileMode::Tree) => {
-                        Some(repo.find_tree(id)?)
-                    }
+                    Some((id, mode)) if mode == i32::from(FileMode::Tree) => Some(id),
                     Some(_) => {
                         self.deleted = true; // a file became a directory
                         None
@@ -267,7 +270,7 @@ impl TreeIndexDiff {
                     None => None,
                 };
                 let sub_dir = &entries[i].path[..prefix + slash];
-                self.dir(repo, sub.as_ref(), sub_dir, &entries[i..end], index)?;
+                self.dir(repo, sub, sub_dir, &entries[i..end], index)?;
                 i = end;
                 continue;
             }
