@@ -160,13 +160,18 @@ fn resolve(repo: &GitRepo, event: &str, plan: ScanPlan, quiet: bool) -> Result<O
                 None => format!("{event} creating a ref"),
             };
             require(repo, event, &label, &[&head])?;
+            refuse_shallow(repo, event, &label, "what no other remote branch has")?;
             new_branch(repo, label, head, branch.as_deref())?
         }
-        ScanPlan::FullHistory => Target {
-            selection: Selection::All,
-            label: event.to_string(),
-            scope: "the full history of every ref".to_string(),
-        },
+        ScanPlan::FullHistory => {
+            let scope = "the full history of every ref";
+            refuse_shallow(repo, event, event, scope)?;
+            Target {
+                selection: Selection::All,
+                label: event.to_string(),
+                scope: scope.to_string(),
+            }
+        }
         ScanPlan::Nothing => return Ok(None),
     };
     Ok(Some(target))
@@ -227,6 +232,22 @@ fn require(repo: &GitRepo, event: &str, label: &str, commits: &[&str]) -> Result
     } else {
         "it was not fetched"
     };
+    let advice = fetch_advice(event);
+    bail!("{label}: commit {missing} named by the event is not in the repository ({why}): {advice}")
+}
+
+/// Fails when the clone is shallow and the scan is a whole stretch of history (`scope`), which
+/// the cut would silently shorten: a secret added and removed before it would pass.
+fn refuse_shallow(repo: &GitRepo, event: &str, label: &str, scope: &str) -> Result<()> {
+    if repo.is_shallow() {
+        let advice = fetch_advice(event);
+        bail!("{label}: this scans {scope}, but the repository is a shallow clone: {advice}");
+    }
+    Ok(())
+}
+
+/// How to get the history a scan needs.
+fn fetch_advice(event: &str) -> String {
     let mut advice =
         "check out the full history with `fetch-depth: 0` on actions/checkout".to_string();
     if event == "pull_request_target" {
@@ -235,7 +256,7 @@ fn require(repo: &GitRepo, event: &str, label: &str, commits: &[&str]) -> Result
             ", and the pull request's head with `ref: ${{ github.event.pull_request.head.sha }}`",
         );
     }
-    bail!("{label}: commit {missing} named by the event is not in the repository ({why}): {advice}")
+    advice
 }
 
 /// The first seven characters of a commit id, as git abbreviates it.

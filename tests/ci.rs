@@ -475,7 +475,7 @@ fn schedule_and_manual_runs_scan_the_full_history_of_every_ref() {
 }
 
 #[test]
-fn shallow_clone_missing_an_event_commit_fails_with_fetch_depth_advice() {
+fn shallow_clone_that_cuts_the_scan_fails_with_fetch_depth_advice() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(107);
     let (old, new) = (tokens.live(), tokens.live());
@@ -489,13 +489,18 @@ fn shallow_clone_missing_an_event_commit_fails_with_fetch_depth_advice() {
     let cases = [
         ("push", push_event("main", &before, &after)),
         ("pull_request", pull_request_event(&before, &after)),
+        // These scan a stretch of history the cut would shorten: `old` would pass unseen.
+        ("push", push_event("main", NULL_SHA, &after)),
+        ("schedule", json!({})),
     ];
     for (event, payload) in cases {
         let run = ws.ci(&shallow, event, &payload, &[]);
         assert_eq!(run.code, 2, "{event}: {}\n{}", run.stdout, run.stderr);
         assert!(run.stdout.is_empty(), "no report: {}", run.stdout);
         assert!(run.sarif.is_none(), "no SARIF for a scan that did not run");
-        assert!(run.stderr.contains(&before), "{}", run.stderr);
+        if payload["before"] == before.as_str() || payload.get("pull_request").is_some() {
+            assert!(run.stderr.contains(&before), "{}", run.stderr);
+        }
         assert!(run.stderr.contains("shallow clone"), "{}", run.stderr);
         assert!(run.stderr.contains("fetch-depth: 0"), "{}", run.stderr);
         run.assert_hides(&[&old, &new]);
