@@ -123,11 +123,7 @@ pub fn scan(
     progress.reading(history.len());
     let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
     let on_blob = |index: usize, path: &str, bytes: &[u8]| {
-        if scanner.allows_path(path) {
-            return;
-        }
-        scanner.count_chunk(bytes.len());
-        let findings = scanner.findings_in(path, bytes);
+        let findings = scanner.scan_chunk(path, bytes);
         if !findings.is_empty() {
             if let Ok(mut found) = found.lock() {
                 found.push((index, findings));

@@ -13,7 +13,7 @@ use crate::source::git::{BlobOrigin, CommitInfo, GitError};
 
 /// Merges the findings of each blob (with where the blob first appeared) into one finding per
 /// secret fingerprint. `at_head` holds the blobs of HEAD's tree; `commit_info` looks up a
-/// commit. The result is ordered by first introduction.
+/// commit.
 pub fn attribute(
     found: Vec<(BlobOrigin<'_>, Vec<Finding>)>,
     at_head: &HashSet<Oid>,
@@ -48,17 +48,21 @@ pub fn attribute(
                 ))
         });
         let present_at_head = places.iter().any(|(o, _)| at_head.contains(&o.blob));
-        let mut other_locations: Vec<OtherLocation> = Vec::new();
-        for (origin, finding) in &places[1..] {
-            let other = OtherLocation {
+        // Each other place once; the first place (the secret's introduction) is not one.
+        let (first, first_finding) = &places[0];
+        let mut seen: HashSet<(Oid, &str, usize)> = HashSet::new();
+        seen.insert((first.commit, first.path, first_finding.location.line));
+        let other_locations: Vec<OtherLocation> = places[1..]
+            .iter()
+            .filter(|(origin, finding)| {
+                seen.insert((origin.commit, origin.path, finding.location.line))
+            })
+            .map(|(origin, finding)| OtherLocation {
                 commit: origin.commit.to_string(),
                 path: origin.path.to_string(),
                 line: finding.location.line,
-            };
-            if !other_locations.contains(&other) {
-                other_locations.push(other);
-            }
-        }
+            })
+            .collect();
         let (first, mut finding) = places.swap_remove(0);
         let info = match infos.get(&first.commit) {
             Some(info) => info.clone(),
@@ -68,11 +72,6 @@ pub fn attribute(
                 info
             }
         };
-        // A secret seen first at the line it starts on, in the commit that introduced it, is
-        // the same place as the first location: never list it twice.
-        other_locations.retain(|o| {
-            !(o.commit == info.id && o.path == first.path && o.line == finding.location.line)
-        });
         finding.commit = Some(Provenance {
             id: info.id,
             author: info.author,
@@ -82,25 +81,9 @@ pub fn attribute(
             present_at_head,
             other_locations,
         });
-        merged.push((first.order, finding));
+        merged.push(finding);
     }
-    merged.sort_by(|(a, fa), (b, fb)| {
-        (
-            a,
-            &fa.location.path,
-            fa.location.line,
-            fa.location.column,
-            &fa.secret.sha256,
-        )
-            .cmp(&(
-                b,
-                &fb.location.path,
-                fb.location.line,
-                fb.location.column,
-                &fb.secret.sha256,
-            ))
-    });
-    Ok(merged.into_iter().map(|(_, f)| f).collect())
+    Ok(merged)
 }
 
 #[cfg(test)]
@@ -182,7 +165,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(merged.len(), 2);
-        let first = &merged[0];
+        // The scanner sorts findings for the report; here, take each by its secret.
+        let by_secret = |secret: &str| {
+            let sha = SecretInfo::new(secret.as_bytes(), 0, false).sha256;
+            merged.iter().find(|f| f.secret.sha256 == sha).unwrap()
+        };
+        let first = by_secret("first-secret");
         assert_eq!(
             (first.location.path.as_str(), first.location.line),
             ("a.env", 7)
@@ -202,7 +190,7 @@ mod tests {
                 (oid(20).to_string(), "b.env", 1)
             ]
         );
-        let second = &merged[1];
+        let second = by_secret("other");
         assert_eq!(second.location.line, 4);
         assert_eq!(second.commit.as_ref().unwrap().id, oid(20).to_string());
         assert_eq!(lookups.len(), 2, "each commit is looked up once");

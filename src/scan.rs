@@ -192,15 +192,15 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Whether the allowlist excludes `path` from scanning.
-    pub fn allows_path(&self, path: &str) -> bool {
-        self.allowlist.allows_path(path)
-    }
-
-    /// Counts a scanned chunk of `len` bytes.
-    pub fn count_chunk(&self, len: usize) {
+    /// Scans one file's bytes and counts them; nothing when the allowlist excludes `path`.
+    /// The findings are returned, not recorded, for callers that judge them further.
+    pub fn scan_chunk(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
+        if self.allowlist.allows_path(path) {
+            return Vec::new();
+        }
         self.files.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(len as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.findings_in(path, bytes)
     }
 
     /// Findings sorted by path and position, messages about unreadable or skipped-for-size
@@ -234,12 +234,7 @@ impl<'a> Scanner<'a> {
 
 impl ChunkSink for Scanner<'_> {
     fn chunk(&self, path: &str, bytes: &[u8]) {
-        if self.allows_path(path) {
-            return;
-        }
-        self.count_chunk(bytes.len());
-        let found = self.findings_in(path, bytes);
-        self.record(found);
+        self.record(self.scan_chunk(path, bytes));
     }
 
     fn skipped(&self, path: &str, reason: SkipReason) {

@@ -28,11 +28,7 @@ pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
         for change in &changes {
             match staged.read(change, common.max_file_size) {
                 Staged::File(file) => {
-                    if scanner.allows_path(&file.path) {
-                        continue;
-                    }
-                    scanner.count_chunk(file.bytes.len());
-                    let mut findings = scanner.findings_in(&file.path, &file.bytes);
+                    let mut findings = scanner.scan_chunk(&file.path, &file.bytes);
                     findings.retain(|f| file.touches(f.location.line, f.location.end_line));
                     scanner.record(findings);
                 }

@@ -132,7 +132,8 @@ impl Keywords {
     }
 
     /// The keyword at `index`.
-    pub fn keyword(&self, index: usize) -> &Keyword {
+    #[cfg(test)]
+    fn keyword(&self, index: usize) -> &Keyword {
         &self.keywords[index]
     }
 

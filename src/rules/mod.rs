@@ -276,16 +276,20 @@ impl Rule {
         })
     }
 
-    /// Compiles the rule's regex with the size limit that keeps every search linear and bounded.
-    /// Compiles the rule's regex. Classes are ASCII (`\w`, `\s`, `(?i)` as in Go's RE2, which
-    /// gitleaks rules are written for): secrets are ASCII, and Unicode classes make the
-    /// automata many times larger and slower to build. `(?u)` turns Unicode back on.
+    /// Compiles the rule's regex, with the size limit that keeps every search linear and
+    /// bounded. Classes are ASCII (`\w`, `\s`, `\d`, case folding): secrets are ASCII, and
+    /// Unicode classes make the automata many times larger and slower to build. A regex that
+    /// cannot be ASCII-only (a non-ASCII character in a class, `\p{L}`, as gitleaks configs
+    /// may hold) is compiled with Unicode on.
     pub fn compile(&self) -> Result<Regex, regex::Error> {
-        RegexBuilder::new(&self.regex)
-            .unicode(false)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
+        let build = |unicode| {
+            RegexBuilder::new(&self.regex)
+                .unicode(unicode)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build()
+        };
+        build(false).or_else(|_| build(true))
     }
 }
 
@@ -406,6 +410,23 @@ mod tests {
                 && err.contains("size limit"),
             "{err}"
         );
+    }
+
+    /// ASCII classes by default, but a regex that needs Unicode (as gitleaks configs may) still
+    /// compiles, and matches what it says.
+    #[test]
+    fn regexes_that_need_unicode_compile() {
+        for (regex, text) in [
+            ("key=[^\"'\u{2019}]{4}", "key=abc\u{e9}"),
+            (r"\p{L}{3}", "\u{e9}t\u{e9}"),
+        ] {
+            let rules = parse_rule_file(&rule_file(regex), "user.toml").unwrap();
+            compile_all(&rules).unwrap();
+            let regex = rules[0].compile().unwrap();
+            assert!(regex.is_match(text.as_bytes()), "{text}");
+        }
+        let ascii = parse_rule_file(&rule_file(r"^\w$"), "user.toml").unwrap();
+        assert!(!ascii[0].compile().unwrap().is_match("\u{e9}".as_bytes()));
     }
 
     #[test]

@@ -626,7 +626,10 @@ fn join(prefix: &str, name: &[u8], suffix: &str) -> String {
 
 /// `2024-05-01T12:34:56+02:00` from seconds since the epoch and a UTC offset in minutes.
 pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
-    let local = seconds + i64::from(offset_minutes) * 60;
+    // A crafted commit can carry any 64-bit time: keep to years 1 through 9999.
+    let local = seconds
+        .saturating_add(i64::from(offset_minutes) * 60)
+        .clamp(-62_135_596_800, 253_402_300_799);
     let days = local.div_euclid(86_400);
     let secs = local.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
@@ -666,6 +669,8 @@ mod tests {
         assert_eq!(rfc3339(1_714_566_896, 120), "2024-05-01T14:34:56+02:00");
         assert_eq!(rfc3339(951_782_400, -330), "2000-02-28T18:30:00-05:30");
         assert_eq!(rfc3339(-86_400, 0), "1969-12-31T00:00:00+00:00");
+        assert_eq!(rfc3339(i64::MAX, 60), "9999-12-31T23:59:59+01:00");
+        assert_eq!(rfc3339(i64::MIN, -60), "0001-01-01T00:00:00-01:00");
     }
 
     #[test]
