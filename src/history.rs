@@ -140,10 +140,17 @@ pub fn scan(
     progress.finish();
 
     let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    // A HEAD tree that cannot be read costs the "still at HEAD" flag, not the findings.
     let at_head = if found.is_empty() {
         HashSet::new()
     } else {
-        repo.blobs_at_head()?
+        repo.blobs_at_head().unwrap_or_else(|e| {
+            scanner.error(
+                "HEAD",
+                &format!("cannot tell which secrets are still there: {e}"),
+            );
+            HashSet::new()
+        })
     };
     let found = found
         .into_iter()

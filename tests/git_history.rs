@@ -629,6 +629,26 @@ fn missing_and_corrupt_objects_are_reported_and_the_scan_goes_on() {
     }
 }
 
+/// HEAD's tree missing (a partial clone): the secret found in older history is still reported,
+/// with the tree named as unread, not lost to an error at the end.
+#[test]
+fn an_unreadable_head_tree_keeps_the_findings() {
+    let ws = Workspace::new();
+    let secret = Tokens::new(23).live();
+    let repo = ws.init("repo");
+    ws.git
+        .commit(&repo, "Key", &[("k.env", &format!("K={secret}\n"))]);
+    ws.git.commit(&repo, "Docs", &[("docs/a.md", "a\n")]);
+    let docs_tree = ws.git.run(&repo, &["rev-parse", "HEAD:docs"]);
+    fs::remove_file(loose_object(&repo, &docs_tree)).unwrap();
+
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 2, "{}", scan.stderr);
+    scan.assert_hides(&[&secret]);
+    scan.finding_for(&secret);
+    assert!(scan.stderr.contains(&docs_tree), "{}", scan.stderr);
+}
+
 /// A packfile damaged in the middle: objects that cannot be read are reported, never a crash.
 #[test]
 fn a_corrupt_packfile_is_an_error_not_a_crash() {
