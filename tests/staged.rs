@@ -167,6 +167,10 @@ fn a_rename_adds_only_its_edited_lines() {
     repo.git(&["mv", "conf/old.yml", "conf/new.yml"]);
     let run = staged(&repo, &[&moved]);
     assert_eq!(run.code, 0, "a pure rename adds no lines: {}", run.stdout);
+    repo.git(&["mv", "conf", "settings"]);
+    let run = staged(&repo, &[&moved]);
+    assert_eq!(run.code, 0, "nor does moving a directory: {}", run.stdout);
+    repo.git(&["mv", "settings", "conf"]);
 
     repo.write(
         "conf/new.yml",

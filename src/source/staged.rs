@@ -2,7 +2,7 @@
 //! read from the index (never the working tree), with the lines the commit adds, numbered as in
 //! the staged file. Before the first commit, everything staged is added.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -106,8 +106,14 @@ impl StagedChanges {
         if let Some(index) = git_index::parse(&data) {
             let head_id = head.as_ref().map(Tree::id);
             diff.dir(&self.repo, head_id, b"", &index.entries, &index)?;
-            // Renames need content similarity: leave commits that delete and add to libgit2.
-            if !(diff.deleted && diff.changes.iter().any(|c| c.old.is_zero())) {
+            // A file added with the content of one deleted (`git mv`) adds no line.
+            let removed = &diff.removed;
+            diff.changes
+                .retain(|c| !(c.old.is_zero() && removed.contains(&c.new)));
+            // An edited rename needs content similarity: leave commits that still delete and
+            // add to libgit2.
+            let deletes = diff.retyped || !diff.removed.is_empty();
+            if !(deletes && diff.changes.iter().any(|c| c.old.is_zero())) {
                 return Ok((diff.changes, diff.notes));
             }
         }
@@ -224,8 +230,10 @@ fn submodule_note(path: &str) -> String {
 struct TreeIndexDiff {
     changes: Vec<Change>,
     notes: Vec<String>,
-    /// Whether HEAD has a path the index no longer has.
-    deleted: bool,
+    /// The blobs of HEAD's paths that the index no longer has.
+    removed: HashSet<Oid>,
+    /// Whether a path changed between file and directory.
+    retyped: bool,
 }
 
 impl TreeIndexDiff {
@@ -264,7 +272,7 @@ impl TreeIndexDiff {
                 let sub = match in_head.remove(name) {
                     Some((id, mode)) if mode == i32::from(FileMode::Tree) => Some(id),
                     Some(_) => {
-                        self.deleted = true; // a file became a directory
+                        self.retyped = true; // a file became a directory
                         None
                     }
                     None => None,
@@ -280,7 +288,7 @@ impl TreeIndexDiff {
                 Some((id, mode)) if id == entry.oid && mode as u32 == entry.mode => continue,
                 Some((id, mode)) if mode != i32::from(FileMode::Tree) => id,
                 Some(_) => {
-                    self.deleted = true; // a directory became a file
+                    self.retyped = true; // a directory became a file
                     Oid::zero()
                 }
                 None => Oid::zero(),
@@ -296,8 +304,19 @@ impl TreeIndexDiff {
                 new: entry.oid,
             });
         }
-        if !in_head.is_empty() {
-            self.deleted = true;
+        for (id, mode) in in_head.into_values() {
+            if mode == i32::from(FileMode::Tree) {
+                // A deleted or moved directory: its blobs, to pair with added files.
+                repo.find_tree(id)?
+                    .walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+                        if entry.kind() == Some(git2::ObjectType::Blob) {
+                            self.removed.insert(entry.id());
+                        }
+                        git2::TreeWalkResult::Ok
+                    })?;
+            } else {
+                self.removed.insert(id);
+            }
         }
         Ok(())
     }
