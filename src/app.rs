@@ -2,13 +2,12 @@
 //! engine and the report format once, run the command, and decide the exit code. Nothing
 //! downstream reads flags.
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::allow::Allowlist;
 use crate::baseline::{self, Suppressions};
@@ -21,6 +20,8 @@ use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::gitleaks;
 use crate::keycheck;
+use crate::output_file;
+use crate::policy_file::{self, Origin};
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
 use crate::rules::{self, check::check_examples, Confidence, Severity};
@@ -120,6 +121,11 @@ pub fn threads(common: &CommonArgs) -> usize {
 /// Loads config and rules for a scan rooted at `root`, and says once what the config asked
 /// for that keyhound ignores.
 pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
+    // Every command that reports loads a policy first: a report path that will be refused is
+    // refused here, before the scan's work rather than after it.
+    if let Some(output) = &common.output {
+        output_file::check_target(output)?;
+    }
     let policy = config::discover(common.config.as_deref(), root)?;
     if !common.quiet {
         for note in &policy.notes {
@@ -127,6 +133,18 @@ pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
         }
     }
     Ok(policy)
+}
+
+/// Loads the baseline named by `--baseline` and the ignore files at `root`, and says once
+/// which ignore files were refused.
+pub fn load_known(common: &CommonArgs, root: &Path) -> Result<Suppressions> {
+    let known = Suppressions::load(common.baseline.as_deref(), root)?;
+    if !common.quiet {
+        for note in &known.notes {
+            eprintln!("keyhound: note: {note}");
+        }
+    }
+    Ok(known)
 }
 
 /// Builds the engine and scanner, lets `produce` feed the scanner, then writes the report.
@@ -155,7 +173,7 @@ pub fn scan_and_deliver(
         bail!("--baseline hides findings from a report; a new baseline records every finding, so drop the flag");
     }
     let policy = load_policy(common, root)?;
-    let known = Suppressions::load(common.baseline.as_deref(), root)?;
+    let known = load_known(common, root)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure));
     produce(&scanner);
@@ -279,16 +297,16 @@ pub fn emit_as(common: &CommonArgs, default: FormatArg, report: &ScanReport) -> 
     Ok(())
 }
 
-/// Runs `write` on `--output` (created private) or on standard output.
+/// Runs `write` on `--output` (see `output_file`: private, never through a symlink) or on
+/// standard output.
 fn write_output(
     common: &CommonArgs,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
-    let target: Box<dyn Write> = match &common.output {
-        Some(path) => Box::new(create_private(path)?),
-        None => Box::new(io::stdout().lock()),
-    };
-    let mut out = BufWriter::new(target);
+    if let Some(path) = &common.output {
+        return Ok(output_file::write_report(path, write)?);
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
     match write(&mut out).and_then(|()| out.flush()) {
         // A reader that stopped early (`| head`) is no error, and must not decide the exit
         // code: the findings still fail a hook or a CI job.
@@ -302,29 +320,6 @@ fn write_output(
 fn color_allowed_by_env() -> bool {
     std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
         && std::env::var_os("TERM").map_or(true, |t| t != "dumb")
-}
-
-/// Creates (or truncates) a report file readable only by its owner: reports name secrets.
-pub fn create_private(path: &Path) -> Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // An existing file keeps its mode on open: tighten it through the handle, so the
-        // path cannot be swapped for another file in between.
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict {} to mode 0600", path.display()))?;
-    }
-    Ok(file)
 }
 
 /// 2 when something could not be read, else the findings code when there are findings, else 0.
@@ -391,15 +386,14 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
             Ok(ExitCode::SUCCESS)
         }
         RulesAction::Check { file } => {
-            let text = fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let text = policy_file::read_named(file)?;
             let name = file.display().to_string();
             // A rule file, else a config (keyhound's or gitleaks') whose own rules are checked.
             let from_gitleaks = gitleaks::is_gitleaks_config(file, &text);
             let checked = match rules::parse_rule_file(&text, &name) {
                 Ok(rules) => rules,
                 Err(_) => {
-                    let policy = config::from_text(&text, file)?;
+                    let policy = config::from_text(&text, file, Origin::CommandLine)?;
                     for note in &policy.notes {
                         eprintln!("keyhound: note: {note}");
                     }

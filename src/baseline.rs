@@ -5,7 +5,6 @@
 //! honoured by location, as gitleaks does.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -14,6 +13,7 @@ use thiserror::Error;
 
 use crate::finding::Finding;
 use crate::gitleaks::{self, LocationFingerprint};
+use crate::policy_file::{self, Origin, PolicyFileError, PolicyText};
 
 /// Fingerprints ignored for good, at the scanned root.
 pub const IGNORE_NAME: &str = ".keyhoundignore";
@@ -23,8 +23,8 @@ const VERSION: u32 = 1;
 
 #[derive(Debug, Error)]
 pub enum BaselineError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    File(#[from] PolicyFileError),
     #[error("invalid {path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -82,22 +82,24 @@ pub struct Suppressions {
     /// Fingerprints ignored whatever rule finds them.
     fingerprints: HashSet<String>,
     locations: Vec<LocationFingerprint>,
+    /// Ignore files that were not read, and why (for the user, once).
+    pub notes: Vec<String>,
 }
 
 impl Suppressions {
-    /// Loads `baseline` if given, and the ignore files at `root` if present.
+    /// Loads `baseline` if given (named by the user), and the ignore files at `root` if present
+    /// as regular files (see `policy_file`); what was refused is in `notes`.
     pub fn load(baseline: Option<&Path>, root: &Path) -> Result<Suppressions, BaselineError> {
         let mut known = Suppressions::default();
         if let Some(path) = baseline {
-            known.add_baseline(&read(path)?, path)?;
+            known.add_baseline(&policy_file::read_named(path)?, path)?;
         }
         let ignore = root.join(IGNORE_NAME);
-        if ignore.is_file() {
-            known.add_ignore_file(&read(&ignore)?, &ignore)?;
+        if let Some(text) = known.tree_file(&ignore)? {
+            known.add_ignore_file(&text, &ignore)?;
         }
         let gitleaks_ignore = root.join(gitleaks::IGNORE_NAME);
-        if gitleaks_ignore.is_file() {
-            let text = read(&gitleaks_ignore)?;
+        if let Some(text) = known.tree_file(&gitleaks_ignore)? {
             known.locations = gitleaks::parse_ignore(&text, &gitleaks_ignore.display().to_string())
                 .map_err(|message| BaselineError::Invalid {
                     path: gitleaks_ignore.clone(),
@@ -107,6 +109,18 @@ impl Suppressions {
         Ok(known)
     }
 
+    /// The text of an ignore file in the scanned tree, if there is one it may read.
+    fn tree_file(&mut self, path: &Path) -> Result<Option<String>, BaselineError> {
+        Ok(match policy_file::read(path, Origin::Tree)? {
+            PolicyText::Text(text) => Some(text),
+            PolicyText::Absent => None,
+            PolicyText::Refused(note) => {
+                self.notes.push(note);
+                None
+            }
+        })
+    }
+
     fn add_baseline(&mut self, text: &str, path: &Path) -> Result<(), BaselineError> {
         let invalid = |message: String| BaselineError::Invalid {
             path: path.to_path_buf(),
@@ -114,7 +128,8 @@ impl Suppressions {
         };
         let file: BaselineFile = serde_json::from_str(text).map_err(|e| {
             invalid(format!(
-                "{e} (a baseline is written by `keyhound baseline … -o FILE`)"
+                "{} (a baseline is written by `keyhound baseline … -o FILE`)",
+                policy_file::redact_quotes(&e.to_string())
             ))
         })?;
         if file.version != VERSION {
@@ -127,7 +142,7 @@ impl Suppressions {
             if !is_fingerprint(&entry.fingerprint) {
                 return Err(invalid(format!(
                     "findings[{i}].fingerprint: `{}` is not a SHA-256 in hex",
-                    entry.fingerprint
+                    policy_file::excerpt(&entry.fingerprint)
                 )));
             }
             self.pairs
@@ -151,8 +166,9 @@ impl Suppressions {
                 return Err(BaselineError::Invalid {
                     path: path.to_path_buf(),
                     message: format!(
-                        "line {}: `{entry}` is not FINGERPRINT or RULE-ID:FINGERPRINT (64 hex digits)",
-                        n + 1
+                        "line {}: `{}` is not FINGERPRINT or RULE-ID:FINGERPRINT (64 hex digits)",
+                        n + 1,
+                        policy_file::excerpt(entry)
                     ),
                 });
             }
@@ -174,13 +190,6 @@ impl Suppressions {
                 .contains(&(finding.rule.clone(), fingerprint.clone()))
             || self.locations.iter().any(|l| l.matches(finding))
     }
-}
-
-fn read(path: &Path) -> Result<String, BaselineError> {
-    fs::read_to_string(path).map_err(|source| BaselineError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 fn is_fingerprint(s: &str) -> bool {

@@ -9,7 +9,7 @@
 //! default) is an error, never an empty scan that passes.
 
 use std::fs::{self, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,6 +19,7 @@ use crate::app;
 use crate::cli::{CiArgs, CommonArgs, FailOnArg, FormatArg};
 use crate::github_event::{self, ScanPlan};
 use crate::history;
+use crate::output_file;
 use crate::remediate::Exposure;
 use crate::report::{self, Format, ScanReport};
 use crate::rules::Severity;
@@ -29,6 +30,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
     if args.sarif_file.to_string_lossy().contains(['\n', '\r']) {
         bail!("--sarif-file: a path with a line break cannot be passed on as a step output");
     }
+    output_file::check_target(&args.sarif_file)?;
     let (event, plan) = read_event(args)?;
     let workspace = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty());
     let path = args
@@ -274,12 +276,11 @@ fn severity_floor(fail_on: FailOnArg) -> Option<Severity> {
     }
 }
 
-/// Writes the SARIF report, readable only by its owner.
+/// Writes the SARIF report (see `output_file`: private, never through a symlink).
 fn write_sarif(path: &Path, report: &ScanReport) -> Result<()> {
-    let mut out = BufWriter::new(app::create_private(path)?);
-    report::write(Format::Sarif, report, &mut out)
-        .and_then(|()| out.flush())
-        .with_context(|| format!("cannot write {}", path.display()))
+    Ok(output_file::write_report(path, |out| {
+        report::write(Format::Sarif, report, out)
+    })?)
 }
 
 /// Appends the `findings` and `sarif-file` outputs to the file GitHub names in

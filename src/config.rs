@@ -4,7 +4,6 @@
 //! into the same `Policy`. The format is documented in docs/configuration.md.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -12,6 +11,7 @@ use thiserror::Error;
 
 use crate::allow::{Allowlist, Exemption, RawAllowlist};
 use crate::gitleaks;
+use crate::policy_file::{self, Origin, PolicyFileError, PolicyText};
 use crate::rules::{self, RawRule, Rule, RuleError, RulePack, Severity};
 
 /// File names looked for at the scanned root when `--config` is not given, in this order
@@ -23,11 +23,8 @@ const DEFAULTS: &str = "<defaults>";
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("config: {0}")]
+    File(#[from] PolicyFileError),
     #[error("invalid config {path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error(transparent)]
@@ -89,42 +86,45 @@ pub struct Policy {
     pub notes: Vec<String>,
 }
 
-/// Finds the config: `explicit`, else a known file name in `root`, else the defaults.
+/// Finds the config: `explicit` (named on the command line), else a known file name in `root`
+/// (a regular file only: see `policy_file`), else the defaults.
 pub fn discover(explicit: Option<&Path>, root: &Path) -> Result<Policy, ConfigError> {
-    let path = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => CONFIG_NAMES
-            .iter()
-            .chain([gitleaks::CONFIG_NAME].iter())
-            .map(|name| root.join(name))
-            .find(|p| p.is_file()),
-    };
-    match path {
-        Some(path) => load(&path),
-        None => compile("", Path::new(DEFAULTS)),
+    if let Some(path) = explicit {
+        return load(path);
     }
+    let mut notes = Vec::new();
+    for name in CONFIG_NAMES.iter().chain([gitleaks::CONFIG_NAME].iter()) {
+        let path = root.join(name);
+        match policy_file::read(&path, Origin::Tree)? {
+            PolicyText::Text(text) => {
+                let mut policy = from_text(&text, &path, Origin::Tree)?;
+                notes.append(&mut policy.notes);
+                policy.notes = notes;
+                return Ok(policy);
+            }
+            PolicyText::Absent => {}
+            PolicyText::Refused(note) => notes.push(note),
+        }
+    }
+    let mut policy = compile("", Path::new(DEFAULTS))?;
+    policy.notes = notes;
+    Ok(policy)
 }
 
-/// Reads and compiles the config at `path`: keyhound's format, or gitleaks' when the file
-/// is one (by name or content).
+/// Reads and compiles the config the user named at `path`: keyhound's format, or gitleaks'
+/// when the file is one (by name or content).
 pub fn load(path: &Path) -> Result<Policy, ConfigError> {
-    from_text(&read(path)?, path)
+    from_text(&policy_file::read_named(path)?, path, Origin::CommandLine)
 }
 
-/// Compiles config `text` read from `path`, in whichever format it is.
-pub fn from_text(text: &str, path: &Path) -> Result<Policy, ConfigError> {
+/// Compiles config `text` read from `path`, in whichever format it is. `origin` decides where
+/// a gitleaks `[extend] path` may lead.
+pub fn from_text(text: &str, path: &Path, origin: Origin) -> Result<Policy, ConfigError> {
     if gitleaks::is_gitleaks_config(path, text) {
-        gitleaks::compile(text, path)
+        gitleaks::compile(text, path, origin)
     } else {
         compile(text, path)
     }
-}
-
-pub(crate) fn read(path: &Path) -> Result<String, ConfigError> {
-    fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// Parses and validates keyhound config `text` read from `path`.
@@ -133,7 +133,8 @@ pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
         path: path.to_path_buf(),
         message,
     };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let raw: RawConfig =
+        toml::from_str(text).map_err(|e| invalid(policy_file::toml_error(text, &e)))?;
     let file = path.display().to_string();
     let mut pack = if raw.rules.use_default {
         RulePack::embedded()?

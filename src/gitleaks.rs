@@ -3,13 +3,14 @@
 //! setup carries over. The mapping and what is not supported are in docs/gitleaks.md.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::allow::{Allowlist, Condition, Exemption, RawAllowlist, RuleScope, Target};
-use crate::config::{self, ConfigError, Policy};
+use crate::config::{ConfigError, Policy};
 use crate::finding::Finding;
+use crate::policy_file::{self, Origin, PolicyText};
 use crate::rules::{Confidence, Rule, RuleError, RuleKind, RulePack, SecretGroup, Severity};
 
 /// The config file gitleaks looks for at the scanned root.
@@ -241,6 +242,7 @@ struct Merged {
 fn load_chain(
     text: &str,
     path: &Path,
+    origin: Origin,
     depth: usize,
     notes: &mut Notes,
 ) -> Result<Merged, ConfigError> {
@@ -248,7 +250,8 @@ fn load_chain(
         path: path.to_path_buf(),
         message,
     };
-    let config: GlConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let config: GlConfig =
+        toml::from_str(text).map_err(|e| invalid(policy_file::toml_error(text, &e)))?;
     if let Ok(table) = toml::from_str::<toml::Table>(text) {
         note_unread_keys(&table, notes);
     }
@@ -299,12 +302,45 @@ fn load_chain(
     } else if let Some(base_path) = &extend.path {
         // Relative to the config that names it (gitleaks: to the working directory, which
         // is the same when gitleaks runs from the repository root).
-        let base_path = path.parent().unwrap_or(Path::new(".")).join(base_path);
-        let base_text = config::read(&base_path)?;
-        let base = load_chain(&base_text, &base_path, depth + 1, notes)?;
+        let base_path = extend_path(path, base_path, origin).map_err(invalid)?;
+        let base_text = match origin {
+            Origin::CommandLine => policy_file::read_named(&base_path)?,
+            Origin::Tree => match policy_file::read(&base_path, Origin::Tree)? {
+                PolicyText::Text(text) => text,
+                PolicyText::Absent => {
+                    return Err(invalid(format!(
+                        "field `extend.path`: {} does not exist",
+                        base_path.display()
+                    )))
+                }
+                PolicyText::Refused(note) => {
+                    return Err(invalid(format!("field `extend.path`: {note}")))
+                }
+            },
+        };
+        let base = load_chain(&base_text, &base_path, origin, depth + 1, notes)?;
         merged = extend_with(merged, base, &extend.disabled_rules, notes);
     }
     Ok(merged)
+}
+
+/// Where `[extend] path` leads from the config at `config`. A config found in the scanned tree
+/// may extend only files in its own directory or below (a relative path without `..`), so it
+/// cannot make keyhound read `/dev/zero` or a credentials file elsewhere on the machine; one the
+/// user named may extend any file.
+fn extend_path(config: &Path, extend: &str, origin: Origin) -> Result<PathBuf, String> {
+    let relative = Path::new(extend);
+    let inside = relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if origin == Origin::Tree && !inside {
+        return Err(format!(
+            "field `extend.path`: a config in the scanned tree may extend only files in its own \
+             directory or below, not `{}`",
+            policy_file::excerpt(extend)
+        ));
+    }
+    Ok(config.parent().unwrap_or(Path::new(".")).join(relative))
 }
 
 /// gitleaks' extension: the base's rules join ours unless disabled; a rule in both keeps
@@ -345,14 +381,14 @@ fn extend_with(mut ours: Merged, base: Merged, disabled: &[String], notes: &mut 
 }
 
 /// Parses and translates gitleaks config `text` read from `path`.
-pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
+pub fn compile(text: &str, path: &Path, origin: Origin) -> Result<Policy, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
     };
     let file = path.display().to_string();
     let mut notes = Notes::default();
-    let merged = load_chain(text, path, 0, &mut notes)?;
+    let merged = load_chain(text, path, origin, 0, &mut notes)?;
     let mut pack = if merged.use_default {
         RulePack::embedded()?
     } else {
@@ -652,7 +688,10 @@ pub fn parse_ignore(text: &str, file: &str) -> Result<Vec<LocationFingerprint>, 
         .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
         .map(|(n, line)| {
             LocationFingerprint::parse(line).ok_or_else(|| {
-                format!("{file}:{n}: `{line}` is not a gitleaks fingerprint ([commit:]path:rule-id:line)")
+                format!(
+                    "{file}:{n}: `{}` is not a gitleaks fingerprint ([commit:]path:rule-id:line)",
+                    policy_file::excerpt(line)
+                )
             })
         })
         .collect()
@@ -663,7 +702,7 @@ mod tests {
     use super::*;
 
     fn compile_str(text: &str) -> Result<Policy, ConfigError> {
-        compile(text, Path::new("test.gitleaks.toml"))
+        compile(text, Path::new("test.gitleaks.toml"), Origin::CommandLine)
     }
 
     #[test]

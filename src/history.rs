@@ -13,7 +13,6 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app;
-use crate::baseline::Suppressions;
 use crate::cli::{CommonArgs, GitArgs};
 use crate::engine::Engine;
 use crate::finding::Finding;
@@ -92,7 +91,7 @@ pub fn scan(
     let policy = app::load_policy(common, &root)?;
     // Baselines, ignore files and commit allowlists hide known findings, as for `dir`; a bad
     // baseline is refused before the scan, not after it.
-    let known = Suppressions::load(common.baseline.as_deref(), &root)?;
+    let known = app::load_known(common, &root)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(
         &engine,

@@ -21,6 +21,7 @@ use crate::cli::{CommonArgs, FormatArg};
 use crate::engine::entropy::{self, KEY_FLOOR_BITS};
 use crate::engine::{placeholder, random_part, Engine};
 use crate::finding::{fingerprint, redact};
+use crate::output_file;
 use crate::rules::{RuleKind, Severity};
 
 /// Longest input accepted: far beyond any key, short of reading a whole file by mistake.
@@ -100,7 +101,7 @@ pub fn run(common: &CommonArgs) -> Result<ExitCode> {
         human(&check)
     };
     match &common.output {
-        Some(path) => app::create_private(path)?.write_all(text.as_bytes())?,
+        Some(path) => output_file::write_report(path, |out| out.write_all(text.as_bytes()))?,
         None => io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(if check.clears_floor {

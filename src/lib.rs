@@ -17,6 +17,8 @@ pub mod gitleaks;
 pub mod history;
 pub mod hook;
 pub mod keycheck;
+pub mod output_file;
+pub mod policy_file;
 pub mod prepush;
 pub mod provenance;
 pub mod remediate;

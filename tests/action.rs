@@ -195,8 +195,10 @@ fn run_scan_step(dir: &Path, inputs: &[(&str, &str)]) -> (i32, String, String) {
     )
     .unwrap();
     fs::write(dir.join("event.json"), "{}").unwrap();
+    fs::create_dir_all(dir.join("runner-temp")).unwrap();
     let out = cmd
         .env("PATH", path)
+        .env("RUNNER_TEMP", dir.join("runner-temp"))
         .env("GITHUB_EVENT_NAME", "schedule")
         .env("GITHUB_EVENT_PATH", dir.join("event.json"))
         .env("GITHUB_OUTPUT", dir.join("output"))
@@ -255,8 +257,16 @@ fn the_scan_step_script_runs_keyhound_on_a_repository() {
     assert_eq!(code, 1, "the default fail-on is low: {stderr}");
     assert!(stdout.starts_with("::notice "), "{stdout}");
     let outputs = fs::read_to_string(dir.path().join("output")).unwrap();
-    assert_eq!(outputs, "findings=1\nsarif-file=keyhound.sarif\n");
-    assert!(dir.path().join("keyhound.sarif").is_file());
+    let runner_temp = dir.path().join("runner-temp");
+    assert_eq!(
+        outputs,
+        format!(
+            "findings=1\nsarif-file={}/keyhound.sarif\n",
+            runner_temp.display()
+        ),
+        "by default the report goes outside the checkout"
+    );
+    assert!(runner_temp.join("keyhound.sarif").is_file());
 
     let inputs = [
         ("fail-on", "medium"),

@@ -20,6 +20,7 @@ pub fn keyhound() -> Command {
 }
 
 /// What one run of the binary left behind.
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,
