@@ -379,7 +379,14 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
             writeln!(out, "severity:    {}", rule.severity)?;
             writeln!(out, "confidence:  {}", rule.confidence)?;
             writeln!(out, "keywords:    {}", rule.keywords.join(", "))?;
-            writeln!(out, "revoke:      {}", rule.revoke_url)?;
+            if rule.revoke_url.is_empty() {
+                writeln!(out, "revoke:      no one place: see rotation")?;
+            } else {
+                writeln!(out, "revoke:      {}", rule.revoke_url)?;
+            }
+            for step in &rule.rotation {
+                writeln!(out, "rotation:    {step}")?;
+            }
             writeln!(out, "source:      {}", rule.source)?;
             writeln!(out, "description: {}", rule.description)?;
             writeln!(out, "regex:\n{}", rule.regex.trim_end())?;

@@ -46,7 +46,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         common,
         &repo,
         &target.selection,
-        Exposure::Committed,
+        Exposure::Pushed,
         |commits| {
             if !common.quiet {
                 eprintln!(
@@ -89,7 +89,7 @@ fn deleted_ref(common: &CommonArgs, args: &CiArgs, event: &str) -> Result<ExitCo
         elapsed: Default::default(),
         target: &target,
         rules: &[],
-        exposure: Exposure::Committed,
+        exposure: Exposure::Pushed,
     };
     deliver(common, args, &report)
 }

@@ -21,10 +21,6 @@ pub const IGNORE_NAME: &str = ".gitleaksignore";
 /// gitleaks follows `extend.path` at most this many times.
 const MAX_EXTEND_DEPTH: usize = 2;
 
-/// Rules from a gitleaks config name no provider; their playbook points at general advice.
-const REVOKE_URL: &str =
-    "https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html";
-
 /// Keys keyhound reads, lower-cased (gitleaks reads keys case-insensitively). Anything else
 /// is reported once as ignored. `title`, `description` and `minVersion` change nothing in
 /// gitleaks either, so they are read and dropped silently.
@@ -537,8 +533,12 @@ fn translate(gl: &GlRule, regex: &str, file: &str) -> Result<Rule, RuleError> {
         secret_group: None,
         severity: Severity::High,
         confidence: Confidence::Medium,
-        revoke_url: REVOKE_URL.into(),
-        rotation: Vec::new(),
+        // A gitleaks rule names no provider, so no place to revoke: the step says how to find it.
+        revoke_url: String::new(),
+        rotation: vec![format!(
+            "Find the service this credential belongs to (the gitleaks rule `{}` was written for it) and revoke it in that service's settings.",
+            gl.id
+        )],
         examples: Vec::new(),
         negative_examples: Vec::new(),
         min_entropy_bits: None,

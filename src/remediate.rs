@@ -15,12 +15,21 @@ use crate::rules::{Rule, RuleKind, Severity};
 pub enum Exposure {
     /// Found on disk or in a stream: it may or may not have been pushed.
     Unknown,
-    /// In git history: treat it as pushed.
+    /// In a local git history: pushed if that history ever was.
     Committed,
+    /// In commits a remote already has (a push or pull request judged in CI).
+    Pushed,
     /// Staged for a commit that has not happened yet.
     Staged,
     /// In local commits about to be pushed (the pre-push check).
     Unpushed,
+}
+
+impl Exposure {
+    /// Whether the secret is in commits, so purging history is part of the cleanup.
+    pub fn in_history(self) -> bool {
+        matches!(self, Exposure::Committed | Exposure::Pushed)
+    }
 }
 
 /// Steps for one finding.
@@ -30,7 +39,10 @@ pub struct Remediation {
     pub summary: String,
     /// The steps, in the order to take them.
     pub steps: Vec<String>,
-    /// Where to revoke or roll the secret.
+    /// Where to revoke or roll the secret; empty when there is no one place (a private key is
+    /// trusted wherever its public half was installed: the steps say where to look), and then
+    /// left out of JSON.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub revoke_url: String,
 }
 
@@ -55,16 +67,62 @@ impl Remediation {
     }
 }
 
+/// How the playbook names a secret and where it sends the user to revoke it.
+struct Wording {
+    /// A noun phrase after "this": `Stripe secret`, `private key (PEM)`, `secret`.
+    what: String,
+    /// Where revoking happens: `at https://…`, or in words when there is no one place.
+    revoke_at: String,
+    /// Whose logs to read for misuse.
+    logs: String,
+}
+
+impl Wording {
+    fn of(rule: &Rule) -> Wording {
+        if rule.kind == RuleKind::Generic {
+            // The generic detector does not know the issuer; the assignment does.
+            return Wording {
+                what: "secret".into(),
+                revoke_at: "with the service that issued it (the name it is assigned to and the file it is in usually tell which: look for that name in the service's settings or the deployment's environment)".into(),
+                logs: "that service's access logs".into(),
+            };
+        }
+        if rule.revoke_url.is_empty() {
+            return Wording {
+                what: common_noun(&rule.name),
+                revoke_at: "everywhere it is trusted (the steps below say where to look)".into(),
+                logs: "the logs of every system that trusted it".into(),
+            };
+        }
+        Wording {
+            what: format!("{} secret", rule.provider),
+            revoke_at: format!("at {}", rule.revoke_url),
+            logs: format!("the {} audit or request logs", rule.provider),
+        }
+    }
+}
+
+/// A rule name as it reads after "this": a capitalised first word (`Private key (PEM)`,
+/// `Bearer token in …`) is lower-cased; a name (`OpenSSH`, `MySQL`, `JSON`) is kept.
+fn common_noun(name: &str) -> String {
+    let first = name.split([' ', '-']).next().unwrap_or_default();
+    let mut chars = first.chars();
+    let capitalised = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| !c.is_ascii_uppercase());
+    match name.chars().next() {
+        Some(c) if capitalised => format!("{}{}", c.to_ascii_lowercase(), &name[c.len_utf8()..]),
+        _ => name.to_string(),
+    }
+}
+
 /// The playbook for a secret matched by `rule`.
 pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
+    let Wording {
+        what,
+        revoke_at,
+        logs,
+    } = Wording::of(rule);
     let provider = &rule.provider;
-    let url = &rule.revoke_url;
-    // The generic detector does not know the issuer: point at where to find out instead.
-    let at = if rule.kind == RuleKind::Generic {
-        format!("with the service that issued it (guidance: {url})")
-    } else {
-        format!("at {url}")
-    };
     let mut steps: Vec<String> = Vec::new();
     let summary = if rule.public {
         steps.push(format!(
@@ -88,68 +146,78 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
                 .into(),
         );
         steps.push(format!(
-            "If the secret was ever shared anywhere else (chat, ticket, another repository), rotate it {at}."
+            "If the secret was ever shared anywhere else (chat, ticket, another repository), revoke it {revoke_at}."
         ));
-        steps
-            .push("If this is not a secret, add `keyhound:allow` in a comment on the line.".into());
+        steps.push(
+            "If this is not a secret, add `keyhound:allow` in a comment on the line, or its fingerprint to .keyhoundignore."
+                .into(),
+        );
         if exposure == Exposure::Staged {
-            format!("Remove this {provider} secret before committing")
+            format!("Remove this {what} before committing")
         } else {
-            format!("Remove this {provider} secret from your commits before pushing")
+            format!("Remove this {what} from your commits before pushing")
         }
     } else if rule.severity <= Severity::Low {
         steps.push(format!(
-            "This is a test-mode or low-privilege {provider} credential: no emergency, but anyone holding it can use it, so rotate it {at} when convenient."
+            "This is a test-mode or low-privilege credential: no emergency, but anyone holding it can use it, so revoke it {revoke_at} when convenient and issue a new one."
         ));
         steps.extend(rule.rotation.iter().cloned());
         steps.push(
             "Keep test keys out of source too: read them from the environment or a secret manager, and add files such as .env to .gitignore."
                 .into(),
         );
-        if exposure == Exposure::Committed {
+        if exposure.in_history() {
             steps.push(
                 "Rewriting history is optional for a test key once it has been rotated.".into(),
             );
         }
-        format!("Rotate this {provider} test credential")
+        format!("Rotate this {what} (test or low-privilege)")
     } else {
-        let pushed = if exposure == Exposure::Committed {
-            "It is in git history: if that history was ever pushed, or the repository is public, treat the secret as compromised"
-        } else {
-            "If it was ever pushed, published or shared (chat, ticket, paste), treat it as compromised"
-        };
-        steps.push(format!(
-            "{pushed} and revoke it {at} now, even if that breaks running services, then issue a replacement and deploy it."
-        ));
-        steps.push(
-            "If it never left this machine, rotate with an overlap window instead: issue a new secret, deploy it everywhere the old one is used, confirm traffic has moved to it (the provider's last-used data or request logs), then revoke the old one."
-                .into(),
-        );
+        steps.push(match exposure {
+            Exposure::Pushed => format!(
+                "It is in pushed history, so treat it as compromised: revoke it {revoke_at} now, even if that breaks running services, then issue a replacement and deploy it."
+            ),
+            Exposure::Committed => format!(
+                "It is in git history: if that history was ever pushed, or the repository is public, treat it as compromised and revoke it {revoke_at} now, even if that breaks running services, then issue a replacement and deploy it."
+            ),
+            _ => format!(
+                "If it was ever pushed, published or shared (chat, ticket, paste), treat it as compromised and revoke it {revoke_at} now, even if that breaks running services, then issue a replacement and deploy it."
+            ),
+        });
+        if exposure != Exposure::Pushed {
+            let never_left = if exposure == Exposure::Committed {
+                "If that history never left this machine"
+            } else {
+                "If it never left this machine"
+            };
+            steps.push(format!(
+                "{never_left}, rotate with an overlap window instead: issue a new secret, deploy it everywhere the old one is used, confirm traffic has moved to it (last-used data or access logs), then revoke the old one."
+            ));
+        }
         steps.extend(rule.rotation.iter().cloned());
-        let logs = if rule.kind == RuleKind::Generic {
-            "the issuing service's".to_string()
-        } else {
-            format!("{provider}'s")
-        };
         steps.push(format!(
-            "Check {logs} logs for requests you do not recognise made with the old secret since it was exposed."
+            "Check {logs} for activity you do not recognise since it was exposed."
         ));
         steps.push(
             "Keep the new secret out of source: read it from the environment or a secret manager, and add files such as .env to .gitignore."
                 .into(),
         );
-        if exposure == Exposure::Committed {
+        if exposure.in_history() {
             steps.push(
                 "Only after revoking, purge the secret from history (git filter-repo), force-push and have collaborators re-clone: rewriting history does not un-leak it."
                     .into(),
             );
         }
-        format!("Revoke and rotate this {provider} secret")
+        if rule.revoke_url.is_empty() && rule.kind != RuleKind::Generic {
+            format!("Revoke and replace this {what}")
+        } else {
+            format!("Revoke and rotate this {what}")
+        }
     };
     Remediation {
         summary,
         steps,
-        revoke_url: url.clone(),
+        revoke_url: rule.revoke_url.clone(),
     }
 }
 
@@ -158,66 +226,162 @@ mod tests {
     use super::*;
     use crate::rules::parse_rule_file;
 
-    fn rule(severity: &str, public: bool) -> Rule {
+    /// A rule of `severity`; `revoke_url` empty means no one place to revoke.
+    fn rule_with(name: &str, provider: &str, severity: &str, public: bool, url: &str) -> Rule {
         let toml = format!(
             r#"
 [[rule]]
 id = "demo-key"
-name = "Demo key"
-provider = "Demo"
+name = "{name}"
+provider = "{provider}"
 description = "test"
 keywords = ["demo_"]
 regex = 'demo_[a-z]+'
 severity = "{severity}"
 confidence = "high"
 public = {public}
-revoke_url = "https://example.invalid/keys"
+revoke_url = "{url}"
 rotation = ["Roll the key in the dashboard."]
 "#
         );
         parse_rule_file(&toml, "t.toml").unwrap().remove(0)
     }
 
+    fn rule(severity: &str, public: bool) -> Rule {
+        rule_with(
+            "Demo key",
+            "Demo",
+            severity,
+            public,
+            "https://example.invalid/keys",
+        )
+    }
+
+    fn private_key() -> Rule {
+        rule_with("Private key (PEM)", "Private key", "critical", false, "")
+    }
+
+    fn all_text(r: &Remediation) -> String {
+        r.text()
+    }
+
     #[test]
-    fn pushed_secrets_are_revoked_first_and_purged_only_after() {
+    fn pushed_secrets_are_revoked_at_once_with_no_overlap_window() {
+        let r = playbook(&rule("critical", false), Exposure::Pushed);
+        assert!(r.steps[0].starts_with("It is in pushed history"), "{r:?}");
+        assert!(r.steps[0].contains("revoke it at https://example.invalid/keys now"));
+        assert!(!all_text(&r).contains("never left this machine"), "{r:?}");
+        assert!(!all_text(&r).contains("overlap window"), "{r:?}");
+        assert!(r.steps.last().unwrap().starts_with("Only after revoking"));
+    }
+
+    #[test]
+    fn committed_secrets_are_revoked_first_and_purged_only_after() {
         let r = playbook(&rule("critical", false), Exposure::Committed);
         assert!(r.steps[0].contains("revoke it at https://example.invalid/keys now"));
+        assert!(r.steps[1].starts_with("If that history never left this machine"));
         assert!(r.steps[1].contains("overlap window"));
         assert_eq!(r.steps[2], "Roll the key in the dashboard.");
+        assert_eq!(
+            r.steps[3],
+            "Check the Demo audit or request logs for activity you do not recognise since it was exposed."
+        );
         let purge = r
             .steps
             .iter()
             .position(|s| s.contains("filter-repo"))
             .unwrap();
         assert_eq!(purge, r.steps.len() - 1, "purging comes last");
-        assert!(r.steps[purge].starts_with("Only after revoking"));
         assert!(r.steps.iter().any(|s| s.contains(".gitignore")));
+        assert_eq!(r.summary, "Revoke and rotate this Demo secret");
     }
 
     #[test]
     fn unknown_exposure_does_not_ask_for_a_history_rewrite() {
         let r = playbook(&rule("high", false), Exposure::Unknown);
         assert!(r.steps[0].starts_with("If it was ever pushed"));
-        assert!(!r.steps.iter().any(|s| s.contains("filter-repo")));
+        assert!(r.steps[1].starts_with("If it never left this machine"));
+        assert!(!all_text(&r).contains("filter-repo"));
     }
 
     #[test]
     fn test_keys_get_calm_steps() {
-        let r = playbook(&rule("low", false), Exposure::Committed);
-        assert_eq!(r.summary, "Rotate this Demo test credential");
-        assert!(r.steps[0].contains("no emergency"));
-        assert!(!r.steps.iter().any(|s| s.contains("now")));
+        for exposure in [Exposure::Committed, Exposure::Pushed, Exposure::Unknown] {
+            let r = playbook(&rule("low", false), exposure);
+            assert_eq!(r.summary, "Rotate this Demo secret (test or low-privilege)");
+            assert!(r.steps[0].contains("no emergency"));
+            assert!(!all_text(&r).contains(" now"), "{r:?}");
+            assert_eq!(
+                all_text(&r).contains("Rewriting history is optional"),
+                exposure.in_history()
+            );
+        }
     }
 
     #[test]
-    fn staged_and_public_secrets() {
+    fn staged_secrets_need_no_revoking_and_no_history_rewrite() {
         let staged = playbook(&rule("critical", false), Exposure::Staged);
         assert!(staged.steps[0].contains("nothing needs revoking"));
+        assert_eq!(staged.summary, "Remove this Demo secret before committing");
+        assert!(!all_text(&staged).contains("filter-repo"));
+        assert!(all_text(&staged).contains(".keyhoundignore"));
         let unpushed = playbook(&rule("critical", false), Exposure::Unpushed);
         assert!(unpushed.steps[0].contains("git rebase -i"));
         assert!(unpushed.summary.ends_with("before pushing"));
+        assert!(!all_text(&unpushed).contains("filter-repo"));
+    }
+
+    #[test]
+    fn publishable_keys_need_no_rotation() {
         let public = playbook(&rule("low", true), Exposure::Committed);
-        assert!(public.summary.contains("no rotation needed"));
+        assert_eq!(public.summary, "Publishable Demo key: no rotation needed");
+        assert_eq!(public.steps.len(), 2);
+    }
+
+    #[test]
+    fn a_secret_with_no_revoke_page_names_no_link_and_reads_as_english() {
+        for exposure in [
+            Exposure::Unknown,
+            Exposure::Committed,
+            Exposure::Pushed,
+            Exposure::Staged,
+        ] {
+            let r = playbook(&private_key(), exposure);
+            let text = all_text(&r);
+            assert!(!text.contains("http"), "{text}");
+            assert!(!text.contains("Private key's"), "{text}");
+            assert!(!text.contains("Private key secret"), "{text}");
+            assert!(r.revoke_url.is_empty());
+        }
+        let r = playbook(&private_key(), Exposure::Committed);
+        assert_eq!(r.summary, "Revoke and replace this private key (PEM)");
+        assert!(
+            r.steps[0].contains("revoke it everywhere it is trusted"),
+            "{r:?}"
+        );
+        assert!(all_text(&r).contains("the logs of every system that trusted it"));
+    }
+
+    #[test]
+    fn generic_findings_say_how_to_find_the_issuer() {
+        let mut generic = rule("high", false);
+        generic.kind = RuleKind::Generic;
+        let r = playbook(&generic, Exposure::Unknown);
+        assert!(r.steps[0].contains("the name it is assigned to"), "{r:?}");
+        assert_eq!(r.summary, "Revoke and rotate this secret");
+    }
+
+    #[test]
+    fn names_are_lower_cased_only_when_they_are_common_words() {
+        assert_eq!(common_noun("Private key (PEM)"), "private key (PEM)");
+        assert_eq!(
+            common_noun("Base64-encoded PEM private key"),
+            "base64-encoded PEM private key"
+        );
+        assert_eq!(common_noun("OpenSSH private key"), "OpenSSH private key");
+        assert_eq!(common_noun("JSON Web Token"), "JSON Web Token");
+        assert_eq!(common_noun("MySQL password"), "MySQL password");
+        assert_eq!(common_noun("age secret key"), "age secret key");
     }
 
     #[test]

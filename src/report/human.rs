@@ -212,7 +212,10 @@ pub fn summary_line(report: &ScanReport) -> String {
 /// What was scanned, how much and how fast: `scanned 6 files, 1.2 KiB in 0.01s (path x)`.
 pub fn scan_totals(report: &ScanReport) -> String {
     let s = &report.summary;
-    let unit = if matches!(report.exposure, Exposure::Committed | Exposure::Unpushed) {
+    let unit = if matches!(
+        report.exposure,
+        Exposure::Committed | Exposure::Pushed | Exposure::Unpushed
+    ) {
         "blob"
     } else {
         "file"

@@ -445,7 +445,7 @@ mod tests {
         assert!(rule["help"]["markdown"]
             .as_str()
             .unwrap()
-            .contains("**Rotate this Demo Cloud test credential**"));
+            .contains("**Rotate this Demo Cloud secret (test or low-privilege)**"));
 
         let result = &run["results"][1];
         assert_eq!(result["ruleId"], "demo-low");

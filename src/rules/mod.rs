@@ -224,7 +224,6 @@ impl Rule {
             ("name", &raw.name),
             ("provider", &raw.provider),
             ("description", &raw.description),
-            ("revoke_url", &raw.revoke_url),
         ] {
             if value.trim().is_empty() {
                 return Err(err(field, "must not be empty".into()));
@@ -235,6 +234,18 @@ impl Rule {
                 "keywords",
                 "needs at least one non-empty keyword (the prefilter)".into(),
             ));
+        }
+        // A revoke URL is a place to revoke the secret, never a page about it; a secret with
+        // no such place (a private key, a JWT) says in `rotation` what to replace and where.
+        if raw.revoke_url.trim().is_empty() {
+            if raw.rotation.iter().all(|step| step.trim().is_empty()) {
+                return Err(err(
+                    "rotation",
+                    "a rule with no revoke_url must say in `rotation` what to replace and where it is trusted".into(),
+                ));
+            }
+        } else if !raw.revoke_url.starts_with("https://") {
+            return Err(err("revoke_url", "must be an https:// URL".into()));
         }
         let severity = raw.severity.parse().map_err(|m| err("severity", m))?;
         let confidence = raw.confidence.parse().map_err(|m| err("confidence", m))?;

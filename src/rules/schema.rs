@@ -22,6 +22,8 @@ pub struct RawRule {
     pub regex: String,
     pub severity: String,
     pub confidence: String,
+    /// Where to revoke the secret; omitted when there is no one place (then `rotation` says).
+    #[serde(default)]
     pub revoke_url: String,
     #[serde(default)]
     pub rotation: Vec<String>,
