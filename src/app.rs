@@ -13,18 +13,16 @@ use crate::allow::Allowlist;
 use crate::baseline::{self, Suppressions};
 use crate::cli::{
     BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg, DirArgs, FormatArg,
-    RulesAction, StdinArgs,
+    StdinArgs,
 };
 use crate::config::{self, Policy};
 use crate::engine::Engine;
 use crate::finding::Finding;
-use crate::gitleaks;
 use crate::keycheck;
 use crate::output_file;
-use crate::policy_file::{self, Origin};
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
-use crate::rules::{self, check::check_examples, Confidence, Severity};
+use crate::rules::{Confidence, Severity};
 use crate::scan::{ReportPolicy, Scanner};
 use crate::source::{dir::DirSource, stdin};
 
@@ -43,7 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::PrePush(args) => crate::prepush::run(common, args),
         Command::InstallHook(args) => crate::hook::install(args),
         Command::Ci(args) => crate::ci::run(common, args),
-        Command::Rules(args) => rules_command(common, args.action.as_ref()),
+        Command::Rules(args) => crate::cmd::rules::run(common, args.action.as_ref()),
         Command::Keycheck => keycheck::run(common),
     }
 }
@@ -299,7 +297,7 @@ pub fn emit_as(common: &CommonArgs, default: FormatArg, report: &ScanReport) -> 
 
 /// Runs `write` on `--output` (see `output_file`: private, never through a symlink) or on
 /// standard output.
-fn write_output(
+pub fn write_output(
     common: &CommonArgs,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
@@ -341,97 +339,5 @@ pub fn exit_code_failing_on(
         ExitCode::from(common.exit_code)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<ExitCode> {
-    let root = std::env::current_dir()?;
-    let mut out = io::stdout().lock();
-    match action.unwrap_or(&RulesAction::List) {
-        RulesAction::List => {
-            let policy = load_policy(common, &root)?;
-            let rules = policy.pack.rules();
-            for rule in rules {
-                writeln!(
-                    out,
-                    "{:<44} {:<22} {:<8} {:<6}{}",
-                    rule.id,
-                    rule.provider,
-                    rule.severity.to_string(),
-                    rule.confidence.to_string(),
-                    if rule.public { " public" } else { "" }
-                )?;
-            }
-            let mut providers: Vec<&str> = rules.iter().map(|r| r.provider.as_str()).collect();
-            providers.sort_unstable();
-            providers.dedup();
-            writeln!(out, "{} rules, {} providers", rules.len(), providers.len())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        RulesAction::Show { id } => {
-            let policy = load_policy(common, &root)?;
-            let Some(rule) = policy.pack.get(id) else {
-                bail!("no rule has the id `{id}` (see `keyhound rules list`)");
-            };
-            writeln!(out, "id:          {}", rule.id)?;
-            writeln!(out, "name:        {}", rule.name)?;
-            writeln!(out, "provider:    {}", rule.provider)?;
-            writeln!(out, "severity:    {}", rule.severity)?;
-            writeln!(out, "confidence:  {}", rule.confidence)?;
-            writeln!(out, "keywords:    {}", rule.keywords.join(", "))?;
-            if rule.revoke_url.is_empty() {
-                writeln!(out, "revoke:      no one place: see rotation")?;
-            } else {
-                writeln!(out, "revoke:      {}", rule.revoke_url)?;
-            }
-            for step in &rule.rotation {
-                writeln!(out, "rotation:    {step}")?;
-            }
-            writeln!(out, "source:      {}", rule.source)?;
-            writeln!(out, "description: {}", rule.description)?;
-            writeln!(out, "regex:\n{}", rule.regex.trim_end())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        RulesAction::Check { file } => {
-            let text = policy_file::read_named(file)?;
-            let name = file.display().to_string();
-            // A rule file, else a config (keyhound's or gitleaks') whose own rules are checked.
-            let from_gitleaks = gitleaks::is_gitleaks_config(file, &text);
-            let checked = match rules::parse_rule_file(&text, &name) {
-                Ok(rules) => rules,
-                Err(_) => {
-                    let policy = config::from_text(&text, file, Origin::CommandLine)?;
-                    for note in &policy.notes {
-                        eprintln!("keyhound: note: {note}");
-                    }
-                    let mut pack = policy.pack;
-                    pack.retain(|r| r.source == name);
-                    pack.rules().to_vec()
-                }
-            };
-            rules::compile_all(&checked)?;
-            // gitleaks rules carry no examples: compiling them is all there is to check.
-            let with_examples: Vec<_> = checked
-                .iter()
-                .filter(|r| !(from_gitleaks && r.examples.is_empty()))
-                .cloned()
-                .collect();
-            let failures = check_examples(&with_examples);
-            for failure in &failures {
-                writeln!(out, "{failure}")?;
-            }
-            writeln!(
-                out,
-                "{}: {} rule(s), {} problem(s)",
-                name,
-                checked.len(),
-                failures.len()
-            )?;
-            Ok(if failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
     }
 }

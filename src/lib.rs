@@ -8,6 +8,7 @@ pub mod app;
 pub mod baseline;
 pub mod ci;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod context;
 pub mod engine;

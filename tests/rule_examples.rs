@@ -24,7 +24,10 @@ fn every_rule_has_negative_examples_and_a_place_to_revoke_or_steps() {
             problems.push(format!("{}: no negative_examples", rule.id));
         }
         if rule.revoke_url.is_empty() && rule.rotation.is_empty() {
-            problems.push(format!("{}: neither a revoke_url nor rotation steps", rule.id));
+            problems.push(format!(
+                "{}: neither a revoke_url nor rotation steps",
+                rule.id
+            ));
         }
         if !rule.revoke_url.is_empty() && !rule.revoke_url.starts_with("https://") {
             problems.push(format!("{}: revoke_url is not https", rule.id));
