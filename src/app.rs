@@ -18,6 +18,7 @@ use crate::cli::{
 };
 use crate::config::{self, Policy};
 use crate::engine::Engine;
+use crate::escape::text as esc;
 use crate::finding::Finding;
 use crate::gitleaks;
 use crate::keycheck;
@@ -123,7 +124,7 @@ pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
     let policy = config::discover(common.config.as_deref(), root)?;
     if !common.quiet {
         for note in &policy.notes {
-            eprintln!("keyhound: note: {note}");
+            crate::diag::note(note);
         }
     }
     Ok(policy)
@@ -161,7 +162,7 @@ pub fn scan_and_deliver(
     produce(&scanner);
     let (mut findings, problems, mut summary) = scanner.finish();
     for problem in &problems {
-        eprintln!("keyhound: {problem}");
+        crate::diag::say(problem);
     }
     hide_known(common, &mut findings, &known, &policy.allowlist);
     summary.findings = findings.len() as u64;
@@ -206,10 +207,10 @@ pub fn hide_known(
                 .is_some_and(|c| allowlist.allows_commit(&f.rule, &c.id))
     });
     if found > findings.len() && !common.quiet {
-        eprintln!(
-            "keyhound: {} known finding(s) hidden (baseline, ignore files, allowed commits)",
+        crate::diag::say(format_args!(
+            "{} known finding(s) hidden (baseline, ignore files, allowed commits)",
             found - findings.len()
-        );
+        ));
     }
 }
 
@@ -221,10 +222,10 @@ fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
             || "standard output".to_string(),
             |p| p.display().to_string(),
         );
-        eprintln!(
-            "keyhound: baseline of {} finding(s) written to {written}",
+        crate::diag::say(format_args!(
+            "baseline of {} finding(s) written to {written}",
             findings.len()
-        );
+        ));
     }
     Ok(())
 }
@@ -267,14 +268,14 @@ pub fn emit_as(common: &CommonArgs, default: FormatArg, report: &ScanReport) -> 
     // In GitHub Actions, whatever the format, the job summary gets the findings and playbooks.
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         if let Err(e) = report::github::append_step_summary(Path::new(&path), report) {
-            eprintln!(
-                "keyhound: cannot append the job summary to {}: {e}",
+            crate::diag::say(format_args!(
+                "cannot append the job summary to {}: {e}",
                 Path::new(&path).display()
-            );
+            ));
         }
     }
     if !common.quiet {
-        eprintln!("{}", human::summary_line(report));
+        crate::diag::line(human::summary_line(report));
     }
     Ok(())
 }
@@ -360,8 +361,8 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
                 writeln!(
                     out,
                     "{:<44} {:<22} {:<8} {:<6}{}",
-                    rule.id,
-                    rule.provider,
+                    esc(&rule.id),
+                    esc(&rule.provider),
                     rule.severity.to_string(),
                     rule.confidence.to_string(),
                     if rule.public { " public" } else { "" }
@@ -378,16 +379,17 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
             let Some(rule) = policy.pack.get(id) else {
                 bail!("no rule has the id `{id}` (see `keyhound rules list`)");
             };
-            writeln!(out, "id:          {}", rule.id)?;
-            writeln!(out, "name:        {}", rule.name)?;
-            writeln!(out, "provider:    {}", rule.provider)?;
+            // A rule from a repository's config is untrusted text, like a file name.
+            writeln!(out, "id:          {}", esc(&rule.id))?;
+            writeln!(out, "name:        {}", esc(&rule.name))?;
+            writeln!(out, "provider:    {}", esc(&rule.provider))?;
             writeln!(out, "severity:    {}", rule.severity)?;
             writeln!(out, "confidence:  {}", rule.confidence)?;
-            writeln!(out, "keywords:    {}", rule.keywords.join(", "))?;
-            writeln!(out, "revoke:      {}", rule.revoke_url)?;
-            writeln!(out, "source:      {}", rule.source)?;
-            writeln!(out, "description: {}", rule.description)?;
-            writeln!(out, "regex:\n{}", rule.regex.trim_end())?;
+            writeln!(out, "keywords:    {}", esc(&rule.keywords.join(", ")))?;
+            writeln!(out, "revoke:      {}", esc(&rule.revoke_url))?;
+            writeln!(out, "source:      {}", esc(&rule.source))?;
+            writeln!(out, "description: {}", escape_lines(&rule.description))?;
+            writeln!(out, "regex:\n{}", escape_lines(rule.regex.trim_end()))?;
             Ok(ExitCode::SUCCESS)
         }
         RulesAction::Check { file } => {
@@ -401,7 +403,7 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
                 Err(_) => {
                     let policy = config::from_text(&text, file)?;
                     for note in &policy.notes {
-                        eprintln!("keyhound: note: {note}");
+                        crate::diag::note(note);
                     }
                     let mut pack = policy.pack;
                     pack.retain(|r| r.source == name);
@@ -417,12 +419,12 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
                 .collect();
             let failures = check_examples(&with_examples);
             for failure in &failures {
-                writeln!(out, "{failure}")?;
+                writeln!(out, "{}", esc(failure))?;
             }
             writeln!(
                 out,
                 "{}: {} rule(s), {} problem(s)",
-                name,
+                esc(&name),
                 checked.len(),
                 failures.len()
             )?;
@@ -433,4 +435,9 @@ fn rules_command(common: &CommonArgs, action: Option<&RulesAction>) -> Result<Ex
             })
         }
     }
+}
+
+/// Multi-line text escaped line by line (a regex, a description), keeping its line breaks.
+fn escape_lines(text: &str) -> String {
+    text.lines().map(esc).collect::<Vec<_>>().join("\n")
 }

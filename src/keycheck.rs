@@ -294,7 +294,7 @@ pub fn human(c: &KeyCheck) -> String {
             "{}{} ({}, {}): {how}\n",
             if i == 0 { "rules      " } else { "           " },
             m.id,
-            crate::report::human::clean(&m.name),
+            crate::escape::text(&m.name),
             m.severity
         ));
     }

@@ -616,7 +616,7 @@ impl<'r> TreeWalker<'r> {
 }
 
 fn join(prefix: &str, name: &[u8], suffix: &str) -> String {
-    let name = String::from_utf8_lossy(name);
+    let name = crate::escape::name_from_bytes(name);
     let mut path = String::with_capacity(prefix.len() + name.len() + suffix.len());
     path.push_str(prefix);
     path.push_str(&name);
