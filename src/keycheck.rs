@@ -293,7 +293,7 @@ pub fn human(c: &KeyCheck) -> String {
         out.push_str(&format!(
             "{}{} ({}, {}): {how}\n",
             if i == 0 { "rules      " } else { "           " },
-            m.id,
+            crate::escape::text(&m.id),
             crate::escape::text(&m.name),
             m.severity
         ));

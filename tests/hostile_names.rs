@@ -490,6 +490,46 @@ fn hostile_names_in_a_pushed_commit_are_escaped_by_ci() {
     assert!(uris.iter().any(|u| u == "..%5C..%5Cx.env"), "{uris:?}");
 }
 
+#[test]
+fn hostile_names_staged_for_a_commit_are_escaped() {
+    let tree = Tree::new();
+    let repo = tree.path("src");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "base"]);
+    let base = git(&repo, &["rev-parse", "HEAD"]);
+    git(&repo, &["add", "-A"]);
+    git(
+        &repo,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{base},::sub\x1b[2J"),
+        ],
+    );
+    for format in ["human", "github"] {
+        let out = keyhound()
+            .arg("staged")
+            .arg(&repo)
+            .arg("--config")
+            .arg(tree.config())
+            .args(["--format", format, "--color", "never"])
+            .output()
+            .unwrap();
+        let what = format!("staged --format {format}");
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        assert_run_inert(&what, &out, format == "github", &tree.tokens);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(r"\x3a:sub\x1b[2J: submodule not scanned"),
+            "{what}: the submodule note names it, escaped:\n{stderr}"
+        );
+        if format == "human" {
+            assert_names_shown(&what, &String::from_utf8_lossy(&out.stdout));
+        }
+    }
+}
+
 /// Markdown with its code spans taken out: what GitHub would render as something other than
 /// literal code.
 fn outside_code_spans(markdown: &str) -> String {
