@@ -51,18 +51,18 @@ pub fn name_bytes(name: &str) -> Cow<'_, [u8]> {
     let bytes = name.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
+    let hex = |i: usize| bytes.get(i).and_then(|&b| (b as char).to_digit(16));
     while at < bytes.len() {
-        let hex = |i: usize| bytes.get(i).and_then(|&b| (b as char).to_digit(16));
-        match (bytes[at], bytes.get(at + 1)) {
-            (b'\\', Some(b'\\')) => {
+        match (bytes[at], bytes.get(at + 1), hex(at + 2), hex(at + 3)) {
+            (b'\\', Some(b'\\'), _, _) => {
                 out.push(b'\\');
                 at += 2;
             }
-            (b'\\', Some(b'x')) if hex(at + 2).is_some() && hex(at + 3).is_some() => {
-                out.push((hex(at + 2).unwrap_or(0) * 16 + hex(at + 3).unwrap_or(0)) as u8);
+            (b'\\', Some(b'x'), Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
                 at += 4;
             }
-            (b, _) => {
+            (b, ..) => {
                 out.push(b);
                 at += 1;
             }
