@@ -95,7 +95,8 @@ pub fn run(common: &CommonArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&check)?
         };
         text.push('\n');
-        text
+        // Rule names may come from a repository's config.
+        crate::escape::json(&text).into_owned()
     } else {
         human(&check)
     };
