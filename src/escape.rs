@@ -268,8 +268,9 @@ pub fn markdown_code(text: &str) -> String {
     format!("{fence}{pad}{}{pad}{fence}", flat.replace('|', "\\|"))
 }
 
-/// SARIF plain text (`message.text`, `help.text`, descriptions): SARIF reads `[text](target)`
-/// in plain text as a link, so brackets get the backslash escape the format defines.
+/// SARIF plain text (a result's `message.text`; a custom rule's `help.text` and descriptions):
+/// SARIF reads `[text](target)` in a message as a link, so brackets get the backslash escape
+/// the format defines.
 pub fn sarif_text(text: &str) -> String {
     text.replace('[', "\\[").replace(']', "\\]")
 }

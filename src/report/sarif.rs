@@ -116,26 +116,28 @@ fn rule_descriptor(rule: &Rule, remediation: &Remediation) -> ReportingDescripto
         escape::markdown(rule.description.trim(), links),
         remediation_markdown(remediation, links)
     );
+    // The pack's own text is shown as written; a custom rule's cannot read as a link either.
+    let plain = |text: &str| match links {
+        Links::Any => text.to_string(),
+        Links::OnlyTo(_) => escape::sarif_text(text),
+    };
     let text = format!("{}\n\n{}", rule.description.trim(), remediation.text());
     let builder = ReportingDescriptor::builder()
         .id(&rule.id)
         .name(pascal_case(&rule.id))
         .short_description(
             MultiformatMessageString::builder()
-                .text(escape::sarif_text(&rule.name))
+                .text(plain(&rule.name))
                 .build(),
         )
         .full_description(
             MultiformatMessageString::builder()
-                .text(escape::sarif_text(&truncate(
-                    rule.description.trim(),
-                    MAX_DESCRIPTION,
-                )))
+                .text(plain(&truncate(rule.description.trim(), MAX_DESCRIPTION)))
                 .build(),
         )
         .help(
             MultiformatMessageString::builder()
-                .text(escape::sarif_text(&text))
+                .text(plain(&text))
                 .markdown(markdown)
                 .build(),
         )
