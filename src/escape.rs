@@ -21,6 +21,19 @@ use std::path::Path;
 /// for the output escapes ([`text`]), which make them visible.
 pub fn name_from_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
+    push_name(&mut out, bytes);
+    out
+}
+
+/// Appends a name as [`name_from_bytes`] writes it; a history walk builds every path this way.
+pub fn push_name(out: &mut String, bytes: &[u8]) {
+    // The common case, a UTF-8 name without a backslash, is copied as it is.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if !text.contains('\\') {
+            out.push_str(text);
+            return;
+        }
+    }
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         for (at, c) in valid.char_indices() {
@@ -39,7 +52,6 @@ pub fn name_from_bytes(bytes: &[u8]) -> String {
             out.push_str(&format!("\\x{byte:02X}"));
         }
     }
-    out
 }
 
 /// The bytes of a name [`name_from_bytes`] wrote: `\\` and `\xHH` decoded, the rest as it
