@@ -127,7 +127,7 @@ pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
     let policy = config::discover(common.config.as_deref(), root)?;
     if !common.quiet {
         for note in &policy.notes {
-            eprintln!("keyhound: note: {note}");
+            crate::diag::note(note);
         }
     }
     Ok(policy)
@@ -139,7 +139,7 @@ pub fn load_known(common: &CommonArgs, root: &Path) -> Result<Suppressions> {
     let known = Suppressions::load(common.baseline.as_deref(), root)?;
     if !common.quiet {
         for note in &known.notes {
-            eprintln!("keyhound: note: {note}");
+            crate::diag::note(note);
         }
     }
     Ok(known)
@@ -177,7 +177,7 @@ pub fn scan_and_deliver(
     produce(&scanner);
     let (mut findings, problems, mut summary) = scanner.finish();
     for problem in &problems {
-        eprintln!("keyhound: {problem}");
+        crate::diag::say(problem);
     }
     hide_known(common, &mut findings, &known, &policy.allowlist);
     summary.findings = findings.len() as u64;
@@ -222,10 +222,10 @@ pub fn hide_known(
                 .is_some_and(|c| allowlist.allows_commit(&f.rule, &c.id))
     });
     if found > findings.len() && !common.quiet {
-        eprintln!(
-            "keyhound: {} known finding(s) hidden (baseline, ignore files, allowed commits)",
+        crate::diag::say(format_args!(
+            "{} known finding(s) hidden (baseline, ignore files, allowed commits)",
             found - findings.len()
-        );
+        ));
     }
 }
 
@@ -237,10 +237,10 @@ fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
             || "standard output".to_string(),
             |p| p.display().to_string(),
         );
-        eprintln!(
-            "keyhound: baseline of {} finding(s) written to {written}",
+        crate::diag::say(format_args!(
+            "baseline of {} finding(s) written to {written}",
             findings.len()
-        );
+        ));
     }
     Ok(())
 }
@@ -283,14 +283,14 @@ pub fn emit_as(common: &CommonArgs, default: FormatArg, report: &ScanReport) -> 
     // In GitHub Actions, whatever the format, the job summary gets the findings and playbooks.
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         if let Err(e) = report::github::append_step_summary(Path::new(&path), report) {
-            eprintln!(
-                "keyhound: cannot append the job summary to {}: {e}",
+            crate::diag::say(format_args!(
+                "cannot append the job summary to {}: {e}",
                 Path::new(&path).display()
-            );
+            ));
         }
     }
     if !common.quiet {
-        eprintln!("{}", human::summary_line(report));
+        crate::diag::line(human::summary_line(report));
     }
     Ok(())
 }

@@ -70,8 +70,9 @@ pub fn write(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
             })
             .collect(),
     };
-    serde_json::to_writer_pretty(&mut *out, &file)?;
-    writeln!(out)
+    // Paths come from the scanned tree: no raw C1 or bidi character reaches a terminal.
+    let text = serde_json::to_string_pretty(&file)?;
+    writeln!(out, "{}", crate::escape::json(&text))
 }
 
 /// Findings known and accepted: a baseline's (rule, fingerprint) pairs, `.keyhoundignore`'s

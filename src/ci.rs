@@ -49,10 +49,10 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         Exposure::Pushed,
         |commits| {
             if !common.quiet {
-                eprintln!(
-                    "keyhound: {}: scanning {} ({commits} commit(s))",
+                crate::diag::say(format_args!(
+                    "{}: scanning {} ({commits} commit(s))",
                     target.label, target.scope
-                );
+                ));
             }
         },
     )?;
@@ -80,7 +80,9 @@ fn deliver(common: &CommonArgs, args: &CiArgs, report: &ScanReport) -> Result<Ex
 /// steps (SARIF upload) still find their files.
 fn deleted_ref(common: &CommonArgs, args: &CiArgs, event: &str) -> Result<ExitCode> {
     if !common.quiet {
-        eprintln!("keyhound: {event}: the push deleted a ref, so it brings no commits to scan");
+        crate::diag::say(format_args!(
+            "{event}: the push deleted a ref, so it brings no commits to scan"
+        ));
     }
     let target = format!("{event}: a deleted ref, nothing to scan");
     let report = ScanReport {
@@ -148,11 +150,11 @@ fn resolve(repo: &GitRepo, event: &str, plan: ScanPlan, quiet: bool) -> Result<O
                 require(repo, event, &label, &[&base])?;
             }
             if !quiet {
-                eprintln!(
-                    "keyhound: note: {}, the tip this force-push replaced, is not in the clone \
+                crate::diag::note(format_args!(
+                    "{}, the tip this force-push replaced, is not in the clone \
                      (no branch reaches it any more): scanning what no other remote branch has",
                     short(&base)
-                );
+                ));
             }
             new_branch(repo, label, head, branch.as_deref())?
         }

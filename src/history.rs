@@ -100,18 +100,18 @@ pub fn scan(
     );
 
     if repo.is_shallow() && !common.quiet {
-        eprintln!(
-            "keyhound: note: {} is a shallow clone, so its history is cut: commits before the \
+        crate::diag::note(format_args!(
+            "{} is a shallow clone, so its history is cut: commits before the \
              cut are not scanned (fetch the full history with `git fetch --unshallow`, or \
              `fetch-depth: 0` in actions/checkout)",
             root.display()
-        );
+        ));
     }
     let progress = Progress::new(common);
     let history = repo.walk(selection, &mut |walked| progress.walked(walked))?;
     if !common.quiet {
         for note in &history.notes {
-            eprintln!("keyhound: note: {note}");
+            crate::diag::note(note);
         }
     }
     for problem in &history.problems {
@@ -162,13 +162,13 @@ pub fn scan(
     app::hide_known(common, &mut findings, &known, &policy.allowlist);
     summary.findings = findings.len() as u64;
     for problem in problems.iter().take(PROBLEMS_SHOWN) {
-        eprintln!("keyhound: {problem}");
+        crate::diag::say(problem);
     }
     if problems.len() > PROBLEMS_SHOWN {
-        eprintln!(
-            "keyhound: … and {} more unreadable object(s)",
+        crate::diag::say(format_args!(
+            "… and {} more unreadable object(s)",
             problems.len() - PROBLEMS_SHOWN
-        );
+        ));
     }
     Ok(HistoryScan {
         engine,

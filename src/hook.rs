@@ -52,12 +52,15 @@ pub fn install(args: &InstallHookArgs) -> Result<ExitCode> {
     fs::write(&path, script(&exe, command))
         .with_context(|| format!("cannot write {}", path.display()))?;
     make_executable(&path)?;
-    eprintln!("keyhound: installed the {name} hook at {}", path.display());
+    crate::diag::say(format_args!(
+        "installed the {name} hook at {}",
+        path.display()
+    ));
     if let Some(saved) = backup {
-        eprintln!(
-            "keyhound: the previous hook was moved to {}",
+        crate::diag::say(format_args!(
+            "the previous hook was moved to {}",
             saved.display()
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -96,7 +96,8 @@ pub fn run(common: &CommonArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&check)?
         };
         text.push('\n');
-        text
+        // Rule names may come from a repository's config.
+        crate::escape::json(&text).into_owned()
     } else {
         human(&check)
     };
@@ -294,8 +295,8 @@ pub fn human(c: &KeyCheck) -> String {
         out.push_str(&format!(
             "{}{} ({}, {}): {how}\n",
             if i == 0 { "rules      " } else { "           " },
-            m.id,
-            crate::report::human::clean(&m.name),
+            crate::escape::text(&m.id),
+            crate::escape::text(&m.name),
             m.severity
         ));
     }

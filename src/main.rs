@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use keyhound::{app, cli::Cli};
+use keyhound::{app, cli::Cli, diag};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("keyhound: error: {err:#}");
+            diag::error(format_args!("{err:#}"));
             ExitCode::from(2)
         }
     }

@@ -55,16 +55,6 @@ impl Remediation {
         }
         out
     }
-
-    /// Markdown: the summary in bold, then the numbered steps. Step text is plain prose with
-    /// `code` spans and bare URLs, which Markdown renders as they are.
-    pub fn markdown(&self) -> String {
-        let mut out = format!("**{}**\n\n", self.summary);
-        for (i, step) in self.steps.iter().enumerate() {
-            out.push_str(&format!("{}. {step}\n", i + 1));
-        }
-        out
-    }
 }
 
 /// How the playbook names a secret and where it sends the user to revoke it.
@@ -385,13 +375,10 @@ rotation = ["Roll the key in the dashboard."]
     }
 
     #[test]
-    fn text_and_markdown_number_the_steps() {
+    fn text_numbers_the_steps() {
         let r = playbook(&rule("critical", false), Exposure::Unknown);
         let text = r.text();
         assert!(text.starts_with("Revoke and rotate this Demo secret\n1. "));
-        assert!(r
-            .markdown()
-            .starts_with("**Revoke and rotate this Demo secret**\n\n1. "));
         assert_eq!(text.lines().count(), r.steps.len() + 1);
     }
 }

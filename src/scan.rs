@@ -243,10 +243,10 @@ impl ChunkSink for Scanner<'_> {
             SkipReason::TooLarge => {
                 // Named, not only counted: a secret in a skipped file goes unreported, and the
                 // user should know which file to look at or which limit to raise.
-                self.problems
-                    .lock()
-                    .unwrap()
-                    .push(format!("{path}: not scanned: larger than --max-file-size"));
+                self.problems.lock().unwrap().push(format!(
+                    "{}: not scanned: larger than --max-file-size",
+                    crate::escape::text(path)
+                ));
                 self.skipped_large.fetch_add(1, Ordering::Relaxed)
             }
         };
@@ -257,7 +257,7 @@ impl ChunkSink for Scanner<'_> {
         self.problems
             .lock()
             .unwrap()
-            .push(format!("{path}: {message}"));
+            .push(format!("{}: {message}", crate::escape::text(path)));
     }
 }
 

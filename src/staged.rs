@@ -21,7 +21,7 @@ pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
     let (changes, notes) = staged.changes()?;
     if !common.quiet {
         for note in notes {
-            eprintln!("keyhound: note: {note}");
+            crate::diag::note(note);
         }
     }
     app::scan_and_report(common, &root, &target, Exposure::Staged, |scanner| {

@@ -12,6 +12,8 @@ use serde::Serialize;
 use crate::app::{self, write_output};
 use crate::cli::{CommonArgs, FormatArg, RulesAction};
 use crate::config;
+use crate::diag;
+use crate::escape::text as esc;
 use crate::gitleaks;
 use crate::policy_file::{self, Origin};
 use crate::rules::{self, check::check_examples, Rule};
@@ -112,8 +114,8 @@ fn list(rules: &[Rule], listing: Listing, out: &mut dyn Write) -> io::Result<()>
                 writeln!(
                     out,
                     "{:<44} {:<22} {:<8} {:<6}{}",
-                    rule.id,
-                    rule.provider,
+                    esc(&rule.id),
+                    esc(&rule.provider),
                     rule.severity.to_string(),
                     rule.confidence.to_string(),
                     if rule.public { " public" } else { "" }
@@ -166,23 +168,29 @@ fn show(rule: &Rule, listing: Listing, out: &mut dyn Write) -> io::Result<()> {
         }
         return writeln!(out);
     }
-    writeln!(out, "id:          {}", rule.id)?;
-    writeln!(out, "name:        {}", rule.name)?;
-    writeln!(out, "provider:    {}", rule.provider)?;
+    // A rule from a repository's config is untrusted text, like a file name.
+    writeln!(out, "id:          {}", esc(&rule.id))?;
+    writeln!(out, "name:        {}", esc(&rule.name))?;
+    writeln!(out, "provider:    {}", esc(&rule.provider))?;
     writeln!(out, "severity:    {}", rule.severity)?;
     writeln!(out, "confidence:  {}", rule.confidence)?;
-    writeln!(out, "keywords:    {}", rule.keywords.join(", "))?;
+    writeln!(out, "keywords:    {}", esc(&rule.keywords.join(", ")))?;
     if rule.revoke_url.is_empty() {
         writeln!(out, "revoke:      no one place: see rotation")?;
     } else {
-        writeln!(out, "revoke:      {}", rule.revoke_url)?;
+        writeln!(out, "revoke:      {}", esc(&rule.revoke_url))?;
     }
     for step in &rule.rotation {
-        writeln!(out, "rotation:    {step}")?;
+        writeln!(out, "rotation:    {}", esc(step))?;
     }
-    writeln!(out, "source:      {}", rule.source)?;
-    writeln!(out, "description: {}", rule.description)?;
-    writeln!(out, "regex:\n{}", rule.regex.trim_end())
+    writeln!(out, "source:      {}", esc(&rule.source))?;
+    writeln!(out, "description: {}", escape_lines(&rule.description))?;
+    writeln!(out, "regex:\n{}", escape_lines(rule.regex.trim_end()))
+}
+
+/// Multi-line text escaped line by line (a regex, a description), keeping its line breaks.
+fn escape_lines(text: &str) -> String {
+    text.lines().map(esc).collect::<Vec<_>>().join("\n")
 }
 
 /// `rules check FILE`: a rule file, or a config (keyhound's or gitleaks') whose own rules are
@@ -197,7 +205,7 @@ fn check(common: &CommonArgs, file: &Path) -> Result<ExitCode> {
             let policy = config::from_text(&text, file, Origin::CommandLine)?;
             if !common.quiet {
                 for note in &policy.notes {
-                    eprintln!("keyhound: note: {note}");
+                    diag::note(note);
                 }
             }
             let mut pack = policy.pack;
@@ -215,12 +223,12 @@ fn check(common: &CommonArgs, file: &Path) -> Result<ExitCode> {
     let failures = check_examples(&with_examples);
     write_output(common, |out| {
         for failure in &failures {
-            writeln!(out, "{failure}")?;
+            writeln!(out, "{}", esc(failure))?;
         }
         writeln!(
             out,
             "{}: {} rule(s), {} problem(s)",
-            name,
+            esc(&name),
             checked.len(),
             failures.len()
         )

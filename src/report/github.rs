@@ -2,14 +2,17 @@
 //! job summary appended to `$GITHUB_STEP_SUMMARY` whatever the format.
 //!
 //! Both are shown to everyone who can read the workflow run, so neither ever carries the secret,
-//! not even with `--show-secrets`: only its redacted prefix and fingerprint.
+//! not even with `--show-secrets`: only its redacted prefix and fingerprint. Names and rule text
+//! are escaped for each (`escape::workflow_*`, `escape::markdown`): a file name cannot start a
+//! workflow command, and a custom rule cannot put a link or a tag in the summary.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{distinct_secrets, human, short_fingerprint, ScanReport};
+use super::{distinct_secrets, human, rule_links, short_fingerprint, ScanReport};
+use crate::escape::{self, markdown_code as md_code, Links};
 use crate::finding::Finding;
 use crate::rules::Severity;
 
@@ -35,7 +38,8 @@ pub fn annotation(f: &Finding) -> String {
         Severity::Low => "notice",
     };
     let mut props = vec![
-        ("file", loc.path.clone()),
+        // The file's own name where it is text, so the annotation lands on it.
+        ("file", escape::name_original(&loc.path).into_owned()),
         ("line", loc.line.to_string()),
         ("endLine", loc.end_line.max(loc.line).to_string()),
     ];
@@ -50,7 +54,7 @@ pub fn annotation(f: &Finding) -> String {
     ));
     let props: Vec<String> = props
         .iter()
-        .map(|(key, value)| format!("{key}={}", escape_property(value)))
+        .map(|(key, value)| format!("{key}={}", escape::workflow_property(value)))
         .collect();
     let mut message = format!(
         "{} {} (sha256 {}…)",
@@ -71,21 +75,8 @@ pub fn annotation(f: &Finding) -> String {
     format!(
         "::{command} {}::{}",
         props.join(","),
-        escape_data(message.trim_end())
+        escape::workflow_data(message.trim_end())
     )
-}
-
-/// Escapes a workflow command's message: `%`, CR and LF.
-pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a workflow command property value: the message escapes plus `:` and `,`, which
-/// would otherwise end the value.
-pub fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 fn short_commit(id: &str) -> &str {
@@ -115,7 +106,11 @@ pub fn step_summary(report: &ScanReport, budget: usize) -> String {
             plural(secrets.len())
         );
     }
-    let _ = writeln!(out, "{}\n", md_text(&human::scan_totals(report)));
+    let _ = writeln!(
+        out,
+        "{}\n",
+        escape::markdown(&human::scan_totals(report), Links::OnlyTo(None))
+    );
     if n == 0 {
         return out;
     }
@@ -127,7 +122,7 @@ pub fn step_summary(report: &ScanReport, budget: usize) -> String {
     let mut rows: Vec<&Finding> = report.findings.iter().collect();
     rows.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for (shown, f) in rows.into_iter().enumerate() {
-        let row = table_row(f);
+        let row = table_row(f, rule_links(report.rules, &f.rule));
         if out.len() + row.len() > budget {
             let _ = writeln!(
                 out,
@@ -141,7 +136,7 @@ pub fn step_summary(report: &ScanReport, budget: usize) -> String {
 
     out.push_str("\n### What to do\n\n");
     for (shown, group) in secrets.iter().enumerate() {
-        let section = playbook_section(group);
+        let section = playbook_section(group, rule_links(report.rules, &group[0].rule));
         if out.len() + section.len() > budget {
             let _ = writeln!(
                 out,
@@ -155,7 +150,7 @@ pub fn step_summary(report: &ScanReport, budget: usize) -> String {
     out
 }
 
-fn table_row(f: &Finding) -> String {
+fn table_row(f: &Finding, links: Links) -> String {
     let loc = &f.location;
     let mut place = format!("{}:{}", loc.path, loc.line);
     if let Some(c) = &f.commit {
@@ -164,7 +159,7 @@ fn table_row(f: &Finding) -> String {
     format!(
         "| {} | {} ({}) | {} | {} | {} |\n",
         f.severity,
-        md_text(&f.rule_name),
+        escape::markdown(&f.rule_name, links),
         md_code(&f.rule),
         md_code(&place),
         md_code(&f.secret.redacted),
@@ -172,7 +167,8 @@ fn table_row(f: &Finding) -> String {
     )
 }
 
-fn playbook_section(group: &[&Finding]) -> String {
+/// The steps for one secret; the rule's text keeps only the links `links` allows.
+fn playbook_section(group: &[&Finding], links: Links) -> String {
     let first = group[0];
     let mut places: Vec<String> = group
         .iter()
@@ -189,15 +185,12 @@ fn playbook_section(group: &[&Finding]) -> String {
         let _ = write!(where_, " and {} more", places.len() - shown);
     }
     let mut out = format!(
-        "#### {} {} (SHA-256 {})\n\nFound at {where_}.\n\n**{}**\n\n",
-        md_text(&first.rule_name),
+        "#### {} {} (SHA-256 {})\n\nFound at {where_}.\n\n{}",
+        escape::markdown(&first.rule_name, links),
         md_code(&first.secret.redacted),
         md_code(short_fingerprint(&first.secret.sha256)),
-        md_text(&first.remediation.summary),
+        super::remediation_markdown(&first.remediation, links),
     );
-    for (i, step) in first.remediation.steps.iter().enumerate() {
-        let _ = writeln!(out, "{}. {}", i + 1, md_text(step));
-    }
     out.push('\n');
     out
 }
@@ -208,41 +201,6 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-/// Text from a scanned tree or a rule file, made inert in Markdown: HTML is escaped (a file
-/// name must not become a tag), table pipes escaped, line breaks flattened. Backtick code spans
-/// and URLs in rule text are left to render.
-fn md_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '\r' | '\n' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// A code span for `text`, with a fence longer than any backtick run inside it, and pipes
-/// escaped (GitHub applies the table-pipe escape inside code spans too).
-fn md_code(text: &str) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
-        .collect();
-    let longest = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let pad = if flat.starts_with('`') || flat.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{}{pad}{fence}", flat.replace('|', "\\|"))
 }
 
 #[cfg(test)]
@@ -331,20 +289,5 @@ mod tests {
         let md = step_summary(&report(&[], &rules), SUMMARY_BUDGET);
         assert!(md.starts_with("## keyhound: no secrets found\n\nscanned 0 blobs"));
         assert!(!md.contains('|'));
-    }
-
-    #[test]
-    fn escapes_follow_githubs_rules() {
-        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
-        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
-        assert_eq!(escape_data("a:b,c"), "a:b,c");
-    }
-
-    #[test]
-    fn markdown_is_inert() {
-        assert_eq!(md_text("<img src=x> a|b"), "&lt;img src=x&gt; a\\|b");
-        assert_eq!(md_code("a`b"), "``a`b``");
-        assert_eq!(md_code("`x"), "`` `x ``");
-        assert_eq!(md_code("p|q"), "`p\\|q`");
     }
 }

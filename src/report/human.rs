@@ -2,14 +2,16 @@
 //! highlighted), rule, severity and entropy; then what to do, once per distinct secret; and a
 //! closing summary line for stderr. Laid out for an 80-column terminal.
 //!
-//! Everything shown comes from scanned files or git metadata, so control characters are
-//! replaced before printing: a file must not be able to drive the terminal.
+//! Everything shown comes from scanned files, git metadata or rule files, so it is escaped
+//! before printing (`escape::text` for names, `escape::content` for context lines): a file must
+//! not be able to drive the terminal or start a GitHub workflow command.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::ops::Range;
 
 use super::{distinct_secrets, short_fingerprint, ScanReport};
+use crate::escape;
 use crate::finding::Finding;
 use crate::remediate::Exposure;
 use crate::rules::Severity;
@@ -62,7 +64,7 @@ pub fn write(report: &ScanReport, color: bool, out: &mut dyn Write) -> io::Resul
         by_path.entry(&f.location.path).or_default().push(f);
     }
     for (path, findings) in &by_path {
-        writeln!(out, "{}", paint.bold(&clean(path)))?;
+        writeln!(out, "{}", paint.bold(&escape::text(path)))?;
         for f in findings {
             write_finding(f, &paint, out)?;
         }
@@ -79,7 +81,7 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
         "{:>7}  {} {}",
         position,
         paint.severity(f.severity),
-        clean(&f.rule_name)
+        escape::text(&f.rule_name)
     )?;
     let pad = " ".repeat(INDENT);
     let (line, span) = fit_context(&f.context, shown_secret(f), WIDTH - INDENT);
@@ -94,7 +96,7 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
     };
     writeln!(out, "{pad}{line}")?;
     let mut detail = vec![
-        f.rule.clone(),
+        escape::text(&f.rule).into_owned(),
         format!("sha256 {}…", short_fingerprint(&f.secret.sha256)),
         format!("{:.1} bits", f.secret.entropy_bits),
         format!("{} chars", f.secret.length),
@@ -106,7 +108,7 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
         writeln!(out, "{pad}{}", paint.dim(&line))?;
     }
     if let Some(value) = &f.secret.value {
-        writeln!(out, "{pad}value {}", clean(value))?;
+        writeln!(out, "{pad}value {}", escape::text(value))?;
     }
     if let Some(c) = &f.commit {
         let mut text = format!(
@@ -128,7 +130,7 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
                 c.other_locations.len()
             ));
         }
-        for line in wrap(&clean(&text), WIDTH - INDENT) {
+        for line in wrap(&escape::text(&text), WIDTH - INDENT) {
             writeln!(out, "{pad}{}", paint.dim(&line))?;
         }
     }
@@ -146,15 +148,15 @@ fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -
         let f = group[0];
         let heading = format!(
             "What to do about {} ({})",
-            clean(&f.secret.redacted),
-            clean(&f.rule_name),
+            escape::text(&f.secret.redacted),
+            escape::text(&f.rule_name),
         );
         for line in wrap(&heading, WIDTH) {
             writeln!(out, "{}", paint.bold(&line))?;
         }
         let mut places: Vec<String> = group
             .iter()
-            .map(|f| format!("{}:{}", clean(&f.location.path), f.location.line))
+            .map(|f| format!("{}:{}", escape::text(&f.location.path), f.location.line))
             .collect();
         places.dedup();
         writeln!(
@@ -166,10 +168,10 @@ fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -
         for line in wrap(&found, WIDTH - 2) {
             writeln!(out, "  {}", paint.dim(&line))?;
         }
-        writeln!(out, "  {}:", clean(&f.remediation.summary))?;
+        writeln!(out, "  {}:", escape::text(&f.remediation.summary))?;
         for (i, step) in f.remediation.steps.iter().enumerate() {
             let number = format!("{:>2}. ", i + 1);
-            for (j, line) in wrap(&clean(step), WIDTH - 6).iter().enumerate() {
+            for (j, line) in wrap(&escape::text(step), WIDTH - 6).iter().enumerate() {
                 let lead = if j == 0 { number.as_str() } else { "    " };
                 writeln!(out, "  {lead}{line}")?;
             }
@@ -226,7 +228,7 @@ pub fn scan_totals(report: &ScanReport) -> String {
         if s.files == 1 { "" } else { "s" },
         human_bytes(s.bytes),
         report.elapsed.as_secs_f64(),
-        clean(report.target)
+        escape::text(report.target)
     );
     if s.skipped > 0 {
         text.push_str(&format!(
@@ -252,23 +254,11 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Replaces control characters (escape sequences, carriage returns) so untrusted text cannot
-/// move the cursor or recolour the terminal; tabs become spaces.
-pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\t' => ' ',
-            c if c.is_control() => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
-}
-
 /// Cuts a context line to `width` characters around the secret, marking cuts with `…`, and
 /// returns the byte range of the secret in the result (if it is there).
 fn fit_context(context: &str, secret: &str, width: usize) -> (String, Option<Range<usize>>) {
-    let chars: Vec<char> = clean(context).chars().collect();
-    let secret: Vec<char> = clean(secret).chars().collect();
+    let chars: Vec<char> = escape::content(context).chars().collect();
+    let secret: Vec<char> = escape::content(secret).chars().collect();
     let found = (!secret.is_empty() && secret.len() <= chars.len())
         .then(|| {
             chars

@@ -1,10 +1,13 @@
-//! JSON (one document) and JSON Lines (one finding per line) reports.
+//! JSON (one document) and JSON Lines (one finding per line) reports. serde_json escapes C0
+//! controls; `escape::json` does the rest (DEL, C1, bidi, `##[`), so no name from the scanned
+//! tree can drive a terminal or the Actions runner, and every value still decodes unchanged.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use super::ScanReport;
+use crate::escape;
 use crate::finding::Finding;
 use crate::scan::Summary;
 
@@ -37,14 +40,14 @@ pub fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
         findings: report.findings,
         summary: report.summary,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    let text = serde_json::to_string_pretty(&doc)?;
+    writeln!(out, "{}", escape::json(&text))
 }
 
 pub fn write_lines(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
     for finding in report.findings {
-        serde_json::to_writer(&mut *out, finding)?;
-        writeln!(out)?;
+        let line = serde_json::to_string(finding)?;
+        writeln!(out, "{}", escape::json(&line))?;
     }
     Ok(())
 }

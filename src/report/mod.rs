@@ -9,8 +9,9 @@ pub mod sarif;
 use std::io::{self, Write};
 use std::time::Duration;
 
+use crate::escape::{self, Links};
 use crate::finding::Finding;
-use crate::remediate::Exposure;
+use crate::remediate::{Exposure, Remediation};
 use crate::rules::Rule;
 use crate::scan::Summary;
 
@@ -46,6 +47,35 @@ pub fn write(format: Format, report: &ScanReport, out: &mut dyn Write) -> io::Re
         Format::Sarif => sarif::write(report, out),
         Format::Github => github::write_annotations(report, out),
     }
+}
+
+/// Which links Markdown made from rule `id`'s text may keep: any in the embedded pack's own
+/// prose; in a custom rule's (or one the report does not know), only `https://` links to the
+/// rule's own revoke host, since a repository's config can set any text.
+pub(crate) fn rule_links<'a>(rules: &'a [Rule], id: &str) -> Links<'a> {
+    rules
+        .iter()
+        .find(|r| r.id == id)
+        .map_or(Links::OnlyTo(None), links_of)
+}
+
+/// Which links Markdown made from `rule`'s text may keep (see [`rule_links`]).
+pub(crate) fn links_of(rule: &Rule) -> Links<'_> {
+    if rule.text_is_from_pack() {
+        Links::Any
+    } else {
+        Links::OnlyTo(escape::https_host(&rule.revoke_url))
+    }
+}
+
+/// A playbook in Markdown: the summary in bold, then the numbered steps, each escaped as
+/// `links` says.
+pub(crate) fn remediation_markdown(remediation: &Remediation, links: Links) -> String {
+    let mut out = format!("**{}**\n\n", escape::markdown(&remediation.summary, links));
+    for (i, step) in remediation.steps.iter().enumerate() {
+        out.push_str(&format!("{}. {}\n", i + 1, escape::markdown(step, links)));
+    }
+    out
 }
 
 /// The first `n` hex digits of a fingerprint: enough to tell secrets apart in a report.

@@ -12,6 +12,11 @@
 //! the secret's SHA-256 alone, so an alert survives unrelated edits that move its line. No
 //! snippet is ever written, and the secret itself never is, even with `--show-secrets`:
 //! SARIF files are uploaded and shared.
+//!
+//! Names and rule text come from the scanned repository: a URI is percent-encoded segment by
+//! segment (a file named `..\..\x.env` stays one segment, `..%5C..%5Cx.env`), plain text gets
+//! SARIF's bracket escapes, and `help.markdown` is inert Markdown whose links, for a custom
+//! rule, may point only at the rule's own revoke host.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, Write};
@@ -23,7 +28,8 @@ use serde_sarif::sarif::{
     ResultKind, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
-use super::{short_fingerprint, ScanReport};
+use super::{links_of, remediation_markdown, short_fingerprint, ScanReport};
+use crate::escape::{self, Links};
 use crate::finding::Finding;
 use crate::remediate::{playbook, Remediation};
 use crate::rules::{Confidence, Rule, Severity};
@@ -41,8 +47,8 @@ pub const SRCROOT: &str = "%SRCROOT%";
 const MAX_DESCRIPTION: usize = 1000;
 
 pub fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &build(report))?;
-    writeln!(out)
+    let text = serde_json::to_string_pretty(&build(report))?;
+    writeln!(out, "{}", escape::json(&text))
 }
 
 /// The SARIF log for `report`.
@@ -104,21 +110,34 @@ pub fn build(report: &ScanReport) -> Sarif {
 }
 
 fn rule_descriptor(rule: &Rule, remediation: &Remediation) -> ReportingDescriptor {
-    let mut markdown = format!("{}\n\n", rule.description.trim());
-    markdown.push_str(&remediation.markdown());
+    let links = links_of(rule);
+    let markdown = format!(
+        "{}\n\n{}",
+        escape::markdown(rule.description.trim(), links),
+        remediation_markdown(remediation, links)
+    );
+    // The pack's own text is shown as written; a custom rule's cannot read as a link either.
+    let plain = |text: &str| match links {
+        Links::Any => text.to_string(),
+        Links::OnlyTo(_) => escape::sarif_text(text),
+    };
     let text = format!("{}\n\n{}", rule.description.trim(), remediation.text());
     let builder = ReportingDescriptor::builder()
         .id(&rule.id)
         .name(pascal_case(&rule.id))
-        .short_description(MultiformatMessageString::builder().text(&rule.name).build())
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(plain(&rule.name))
+                .build(),
+        )
         .full_description(
             MultiformatMessageString::builder()
-                .text(truncate(rule.description.trim(), MAX_DESCRIPTION))
+                .text(plain(&truncate(rule.description.trim(), MAX_DESCRIPTION)))
                 .build(),
         )
         .help(
             MultiformatMessageString::builder()
-                .text(text)
+                .text(plain(&text))
                 .markdown(markdown)
                 .build(),
         )
@@ -145,18 +164,18 @@ fn finding_descriptor(f: &Finding) -> ReportingDescriptor {
         .name(pascal_case(&f.rule))
         .short_description(
             MultiformatMessageString::builder()
-                .text(&f.rule_name)
+                .text(escape::sarif_text(&f.rule_name))
                 .build(),
         )
         .full_description(
             MultiformatMessageString::builder()
-                .text(&f.rule_name)
+                .text(escape::sarif_text(&f.rule_name))
                 .build(),
         )
         .help(
             MultiformatMessageString::builder()
-                .text(f.remediation.text())
-                .markdown(f.remediation.markdown())
+                .text(escape::sarif_text(&f.remediation.text()))
+                .markdown(remediation_markdown(&f.remediation, Links::OnlyTo(None)))
                 .build(),
         )
         .default_configuration(
@@ -255,7 +274,7 @@ fn message(f: &Finding) -> String {
         text.push_str(&format!(", decoded from {encoding:?}").to_lowercase());
     }
     text.push_str(&format!(". {}.", f.remediation.summary));
-    text
+    escape::sarif_text(&text)
 }
 
 fn result_properties(f: &Finding) -> PropertyBag {
@@ -330,31 +349,58 @@ fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// A report path as a URI: relative paths stay relative (to `%SRCROOT%`) with `/` separators
-/// and percent-encoding; absolute paths become `file://` URIs. Returns (uri, is_relative).
+/// A report path as a URI: relative paths stay relative (to `%SRCROOT%`), absolute paths
+/// become `file://` URIs; every `/`-separated segment is percent-encoded on its own. Paths are
+/// `/`-separated already (the sources make them so), so a backslash is part of a name, not a
+/// separator, and `.`/`..` segments are encoded so that no URI climbs out of the source root.
+/// Only on Windows does a drive path (`C:/…`, `C:\…`) read as absolute. Returns (uri,
+/// is_relative).
 pub fn artifact_uri(path: &str) -> (String, bool) {
-    let slashed = path.replace('\\', "/");
-    let trimmed = slashed.trim_start_matches("./");
-    let drive = trimmed.len() >= 3
-        && trimmed.as_bytes()[0].is_ascii_alphabetic()
-        && &trimmed.as_bytes()[1..3] == b":/";
-    if trimmed.starts_with('/') || drive {
-        let lead = if drive { "/" } else { "" };
+    // The name's own bytes: a name that is not UTF-8 is encoded as it is on disk.
+    let name = escape::name_bytes(path);
+    let mut trimmed: &[u8] = &name;
+    while let Some(rest) = trimmed.strip_prefix(b"./") {
+        trimmed = rest;
+    }
+    let drive = cfg!(windows)
+        && trimmed.len() >= 3
+        && trimmed[0].is_ascii_alphabetic()
+        && trimmed[1] == b':'
+        && matches!(trimmed[2], b'/' | b'\\');
+    if drive {
+        let slashed: Vec<u8> = trimmed
+            .iter()
+            .map(|&b| if b == b'\\' { b'/' } else { b })
+            .collect();
         (
-            format!("file://{lead}{}", percent_encode(trimmed, true)),
+            format!("file:///{}", encode_segments(&slashed, true)),
             false,
         )
+    } else if trimmed.starts_with(b"/") {
+        (format!("file://{}", encode_segments(trimmed, true)), false)
     } else {
-        (percent_encode(trimmed, false), true)
+        (encode_segments(trimmed, false), true)
     }
 }
 
-/// Percent-encodes everything but unreserved characters, `/`, and the sub-delimiters that are
-/// safe in a path; `:` is kept only in absolute paths, so that a relative first segment such
+/// Percent-encodes each `/`-separated segment; `.` and `..` become `%2E` and `%2E%2E`.
+fn encode_segments(path: &[u8], keep_colon: bool) -> String {
+    path.split(|&b| b == b'/')
+        .map(|segment| match segment {
+            b"." => "%2E".to_string(),
+            b".." => "%2E%2E".to_string(),
+            _ => percent_encode(segment, keep_colon),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Percent-encodes a path segment: everything but unreserved characters and the sub-delimiters
+/// that are safe in a path; `:` is kept only in absolute paths, so that a relative first segment such
 /// as `c:x` never reads as a URI scheme.
-fn percent_encode(path: &str, keep_colon: bool) -> String {
+fn percent_encode(path: &[u8], keep_colon: bool) -> String {
     let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
+    for &b in path {
         let keep = b.is_ascii_alphanumeric()
             || matches!(
                 b,
@@ -531,18 +577,26 @@ mod tests {
     }
 
     #[test]
-    fn uris_are_relative_slashed_and_encoded() {
-        assert_eq!(artifact_uri("a\\b c.txt"), ("a/b%20c.txt".into(), true));
+    fn uris_are_relative_and_encoded_per_segment() {
+        assert_eq!(artifact_uri("a\\b c.txt"), ("a%5Cb%20c.txt".into(), true));
+        assert_eq!(
+            artifact_uri("..\\..\\x.env"),
+            ("..%5C..%5Cx.env".into(), true)
+        );
+        assert_eq!(
+            artifact_uri("a/../b/./c?#%"),
+            ("a/%2E%2E/b/%2E/c%3F%23%25".into(), true)
+        );
+        assert_eq!(artifact_uri("C:\\y"), ("C%3A%5Cy".into(), true));
+        // Names are lossless text (`escape::name_from_bytes`); URIs carry the real bytes.
+        assert_eq!(artifact_uri("bad\\xFF.env"), ("bad%FF.env".into(), true));
+        assert_eq!(artifact_uri("a\\\\x"), ("a%5Cx".into(), true));
         assert_eq!(artifact_uri("./x/é.env"), ("x/%C3%A9.env".into(), true));
         assert_eq!(artifact_uri("<stdin>"), ("%3Cstdin%3E".into(), true));
         assert_eq!(artifact_uri("c:x"), ("c%3Ax".into(), true));
         assert_eq!(
             artifact_uri("/tmp/a b"),
             ("file:///tmp/a%20b".into(), false)
-        );
-        assert_eq!(
-            artifact_uri("C:\\src\\a"),
-            ("file:///C:/src/a".into(), false)
         );
     }
 

@@ -287,6 +287,28 @@ impl Rule {
         })
     }
 
+    /// Whether the rule's prose (name, provider, description, revoke URL, rotation steps) is
+    /// the embedded pack's own, word for word. Anything else came from a user's or a
+    /// repository's config, whatever file it names as its source, and reports render it as
+    /// untrusted text (no links, no HTML).
+    pub fn text_is_from_pack(&self) -> bool {
+        EMBEDDED_RULES
+            .iter()
+            .filter(|(file, _)| *file == self.source)
+            .flat_map(|(_, rules)| rules.iter())
+            .any(|e| {
+                e.id == self.id
+                    && e.name == self.name
+                    && e.provider == self.provider
+                    && e.description == self.description
+                    && e.revoke_url == self.revoke_url
+                    && e.rotation
+                        .iter()
+                        .copied()
+                        .eq(self.rotation.iter().map(String::as_str))
+            })
+    }
+
     /// Compiles the rule's regex, with the size limit that keeps every search linear and
     /// bounded. Classes are ASCII (`\w`, `\s`, `\d`, case folding): secrets are ASCII, and
     /// Unicode classes make the automata many times larger and slower to build. A regex that

@@ -103,14 +103,15 @@ fn open_regular(path: &Path, follow: bool) -> io::Result<Option<File>> {
 }
 
 /// The path to report: relative to a single root (or the file name when the root is a file),
-/// or kept as walked when several roots were given; always `/`-separated.
+/// or kept as walked when several roots were given; always `/`-separated, and lossless (a name
+/// that is not UTF-8 is escaped, not mangled: see `escape::name_from_path`).
 fn relative_path(root: &Path, path: &Path, display_root: Option<&Path>) -> String {
     let shown = match display_root {
         Some(_) => path,
         None if path == root => path.file_name().map(Path::new).unwrap_or(path),
         None => path.strip_prefix(root).unwrap_or(path),
     };
-    let text = shown.to_string_lossy();
+    let text = crate::escape::name_from_path(shown);
     let text = text.strip_prefix("./").unwrap_or(&text);
     if std::path::MAIN_SEPARATOR == '\\' {
         text.replace('\\', "/")

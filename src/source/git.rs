@@ -616,10 +616,9 @@ impl<'r> TreeWalker<'r> {
 }
 
 fn join(prefix: &str, name: &[u8], suffix: &str) -> String {
-    let name = String::from_utf8_lossy(name);
     let mut path = String::with_capacity(prefix.len() + name.len() + suffix.len());
     path.push_str(prefix);
-    path.push_str(&name);
+    crate::escape::push_name(&mut path, name);
     path.push_str(suffix);
     path
 }

@@ -144,7 +144,7 @@ impl StagedChanges {
         let mut notes = Vec::new();
         for delta in diff.deltas() {
             let new = delta.new_file();
-            let path = String::from_utf8_lossy(new.path_bytes().unwrap_or_default()).into_owned();
+            let path = crate::escape::name_from_bytes(new.path_bytes().unwrap_or_default());
             match delta.status() {
                 Delta::Added
                 | Delta::Modified
@@ -293,7 +293,7 @@ impl TreeIndexDiff {
                 }
                 None => Oid::zero(),
             };
-            let path = String::from_utf8_lossy(&entry.path).into_owned();
+            let path = crate::escape::name_from_bytes(&entry.path);
             if entry.mode == GITLINK_MODE {
                 self.notes.push(submodule_note(&path));
                 continue;
