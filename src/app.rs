@@ -2,6 +2,7 @@
 //! engine and the report format once, run the command, and decide the exit code. Nothing
 //! downstream reads flags.
 
+use std::fs;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +57,14 @@ pub enum Delivery {
 }
 
 fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<ExitCode> {
+    // A path that is not there is a mistake in the command, not a scan with an error in it.
+    if let Some((path, e)) = args
+        .paths
+        .iter()
+        .find_map(|p| fs::symlink_metadata(p).err().map(|e| (p, e)))
+    {
+        bail!("{}: {e}", path.display());
+    }
     let root = config_root(&args.paths[0]);
     let source = DirSource {
         roots: args.paths.clone(),

@@ -23,7 +23,7 @@ const DEFAULTS: &str = "<defaults>";
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("config: {0}")]
+    #[error(transparent)]
     File(#[from] PolicyFileError),
     #[error("invalid config {path}: {message}")]
     Invalid { path: PathBuf, message: String },

@@ -17,8 +17,14 @@ const MARKER: &str = "written by `keyhound install-hook`";
 
 /// Runs `keyhound install-hook`.
 pub fn install(args: &InstallHookArgs) -> Result<ExitCode> {
-    let repo = Repository::discover(&args.repo)
-        .with_context(|| format!("{} is not in a git repository", args.repo.display()))?;
+    // libgit2's message alone: its class and code mean nothing to the user.
+    let repo = Repository::discover(&args.repo).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not in a git repository ({})",
+            args.repo.display(),
+            e.message()
+        )
+    })?;
     let dir = hooks_dir(&repo)?;
     let (name, command) = match args.hook {
         HookKind::PreCommit => ("pre-commit", "staged"),

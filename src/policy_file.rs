@@ -29,8 +29,10 @@ pub enum Origin {
 
 #[derive(Debug, Error)]
 pub enum PolicyFileError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    // Not a `source`: the message already ends with the OS error, and an error chain would
+    // print it twice.
+    #[error("cannot read {path}: {error}")]
+    Read { path: PathBuf, error: io::Error },
     #[error("{path} is larger than {MAX_POLICY_FILE} bytes")]
     TooLarge { path: PathBuf },
     #[error("{path} is not a regular file")]
@@ -54,9 +56,9 @@ pub enum PolicyText {
 /// Reads the policy file at `path`. For `Origin::Tree`, a symlink or a non-regular file is
 /// `Refused`; for `Origin::CommandLine` a missing or non-regular file is an error.
 pub fn read(path: &Path, origin: Origin) -> Result<PolicyText, PolicyFileError> {
-    let read_error = |source: io::Error| PolicyFileError::Read {
+    let read_error = |error: io::Error| PolicyFileError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     if origin == Origin::Tree {
         match path.symlink_metadata() {

@@ -138,10 +138,14 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
         steps.push(format!(
             "If the secret was ever shared anywhere else (chat, ticket, another repository), revoke it {revoke_at}."
         ));
-        steps.push(
-            "If this is not a secret, add `keyhound:allow` in a comment on the line, or its fingerprint to .keyhoundignore."
-                .into(),
-        );
+        let bypass = if exposure == Exposure::Staged {
+            "git commit --no-verify"
+        } else {
+            "git push --no-verify"
+        };
+        steps.push(format!(
+            "If this is not a secret, record that for good: add `keyhound:allow` in a comment on the line, or its sha256 fingerprint (shown above) on a line of .keyhoundignore. `{bypass}` skips the check once, without recording anything."
+        ));
         if exposure == Exposure::Staged {
             format!("Remove this {what} before committing")
         } else {
@@ -315,9 +319,11 @@ rotation = ["Roll the key in the dashboard."]
         assert_eq!(staged.summary, "Remove this Demo secret before committing");
         assert!(!all_text(&staged).contains("filter-repo"));
         assert!(all_text(&staged).contains(".keyhoundignore"));
+        assert!(all_text(&staged).contains("`git commit --no-verify`"));
         let unpushed = playbook(&rule("critical", false), Exposure::Unpushed);
         assert!(unpushed.steps[0].contains("git rebase -i"));
         assert!(unpushed.summary.ends_with("before pushing"));
+        assert!(all_text(&unpushed).contains("`git push --no-verify`"));
         assert!(!all_text(&unpushed).contains("filter-repo"));
     }
 

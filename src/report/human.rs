@@ -162,7 +162,8 @@ fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -
         writeln!(
             out,
             "  {}",
-            paint.dim(&format!("sha256 {}…", short_fingerprint(&f.secret.sha256)))
+            // In full, to paste into .keyhoundignore or a baseline.
+            paint.dim(&format!("sha256 {}", f.secret.sha256))
         )?;
         let found = format!("found at {}", places.join(", "));
         for line in wrap(&found, WIDTH - 2) {
