@@ -109,7 +109,12 @@ pub fn scan(
         );
     }
     let progress = Progress::new(common);
-    let history = repo.walk(selection, &mut |walked| progress.walked(walked))?;
+    // Path allowlists apply per location: the walker records each blob at a path they do not
+    // cover, and leaves out blobs seen at covered paths only.
+    let allowlisted = |path: &str| policy.allowlist.allows_path(path);
+    let history = repo.walk(selection, &allowlisted, &mut |walked| {
+        progress.walked(walked)
+    })?;
     if !common.quiet {
         for note in &history.notes {
             eprintln!("keyhound: note: {note}");
@@ -123,7 +128,11 @@ pub fn scan(
     progress.reading(history.len());
     let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
     let on_blob = |index: usize, path: &str, bytes: &[u8]| {
-        let findings = scanner.scan_chunk(path, bytes);
+        let findings = if history.path_allowlists_waived {
+            scanner.scan_chunk_at_any_path(path, bytes)
+        } else {
+            scanner.scan_chunk(path, bytes)
+        };
         if !findings.is_empty() {
             if let Ok(mut found) = found.lock() {
                 found.push((index, findings));

@@ -198,6 +198,13 @@ impl<'a> Scanner<'a> {
         if self.allowlist.allows_path(path) {
             return Vec::new();
         }
+        self.scan_chunk_at_any_path(path, bytes)
+    }
+
+    /// Like `scan_chunk`, whatever the path allowlists say of `path`: for a history whose
+    /// walker could not apply them location by location and waived them (over-reporting
+    /// rather than hiding a copy at a path they do not cover).
+    pub fn scan_chunk_at_any_path(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
         self.files.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         self.findings_in(path, bytes)
