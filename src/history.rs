@@ -13,7 +13,6 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app;
-use crate::baseline::Suppressions;
 use crate::cli::{CommonArgs, GitArgs};
 use crate::engine::Engine;
 use crate::finding::Finding;
@@ -23,6 +22,7 @@ use crate::report::ScanReport;
 use crate::scan::{Scanner, Summary};
 use crate::source::git::{GitRepo, Selection};
 use crate::source::ChunkSink;
+use crate::trusted_policy::{self, PolicySource, ScanPolicy};
 
 /// Problems printed one per line before they are summed up, so a repository with thousands of
 /// missing objects (a partial clone) does not bury the report.
@@ -32,7 +32,14 @@ const PROBLEMS_SHOWN: usize = 20;
 pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
     let repo = GitRepo::open(&args.repo)?;
     let selection = selection(args)?;
-    let scan = scan(common, &repo, &selection, Exposure::Committed, |_| {})?;
+    let scan = scan(
+        common,
+        &repo,
+        &selection,
+        Exposure::Committed,
+        &PolicySource::WorkTree,
+        |_| {},
+    )?;
     let target = match &selection {
         Selection::Range { from, to } => format!(
             "{from}..{to} in {}: {} commit(s)",
@@ -78,21 +85,22 @@ impl HistoryScan {
 }
 
 /// Scans the commits `selection` picks in `repo`: every distinct blob they introduce, once,
-/// with provenance for what is found. Config and baseline are looked up at the repository's
-/// root. `on_walked` gets the number of commits once the walk is done, before blobs are read.
+/// with provenance for what is found. Config, ignore files and baseline come from `trusted`
+/// (see `trusted_policy`). `on_walked` gets the number of commits once the walk is done,
+/// before blobs are read.
 pub fn scan(
     common: &CommonArgs,
     repo: &GitRepo,
     selection: &Selection,
     exposure: Exposure,
+    trusted: &PolicySource,
     on_walked: impl FnOnce(usize),
 ) -> Result<HistoryScan> {
     let started = Instant::now();
     let root = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
-    let policy = app::load_policy(common, &root)?;
     // Baselines, ignore files and commit allowlists hide known findings, as for `dir`; a bad
     // baseline is refused before the scan, not after it.
-    let known = Suppressions::load(common.baseline.as_deref(), &root)?;
+    let ScanPolicy { policy, known } = trusted_policy::load(common, repo, trusted)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(
         &engine,

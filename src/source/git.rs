@@ -37,6 +37,12 @@ pub enum GitError {
     BadRange(String),
     #[error("cannot read the index {path}: {message}")]
     Index { path: PathBuf, message: String },
+    #[error("{file} at commit {commit} is larger than {limit} bytes: too large to be a config or ignore file")]
+    FileTooLarge {
+        file: String,
+        commit: String,
+        limit: u64,
+    },
     /// libgit2's message alone: it already says what failed, and an error chain that also
     /// listed the libgit2 error as its source would print it twice.
     #[error("git: {}", .0.message())]
@@ -338,6 +344,45 @@ impl GitRepo {
         Ok(blobs)
     }
 
+    /// The commit `rev` names, as a full id; `None` when it names none here (a ref this clone
+    /// lacks, an unborn HEAD).
+    pub fn resolve_commit(&self, rev: &str) -> Option<String> {
+        self.commit(rev).ok().map(|id| id.to_string())
+    }
+
+    /// The entry `name` at the top of the tree of commit `rev`, read as a config or ignore
+    /// file is: only a regular file's content (at most `limit` bytes), never what a symlink
+    /// points to.
+    pub fn root_file(&self, rev: &str, name: &str, limit: u64) -> Result<RootFile, GitError> {
+        let commit = self.commit(rev)?;
+        let tree = self.repo.find_commit(commit)?.tree()?;
+        let Some(entry) = tree.get_name(name) else {
+            return Ok(RootFile::Absent);
+        };
+        let mode = entry.filemode();
+        if mode == i32::from(FileMode::Link) {
+            return Ok(RootFile::NotRegular("a symbolic link"));
+        }
+        if mode != i32::from(FileMode::Blob) && mode != i32::from(FileMode::BlobExecutable) {
+            return Ok(RootFile::NotRegular(match entry.kind() {
+                Some(ObjectType::Commit) => "a submodule",
+                Some(ObjectType::Tree) => "a directory",
+                _ => "not a regular file",
+            }));
+        }
+        let odb = self.repo.odb()?;
+        let (size, _) = odb.read_header(entry.id())?;
+        if size as u64 > limit {
+            return Err(GitError::FileTooLarge {
+                file: name.to_string(),
+                commit: commit.to_string(),
+                limit,
+            });
+        }
+        let content = odb.read(entry.id())?.data().to_vec();
+        Ok(RootFile::Regular(content))
+    }
+
     /// Author, date and summary of a commit.
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
         let commit = self.repo.find_commit(id)?;
@@ -354,6 +399,16 @@ impl GitRepo {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// An entry at the top of a commit's tree, as `GitRepo::root_file` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootFile {
+    Absent,
+    /// A regular file's content.
+    Regular(Vec<u8>),
+    /// Something else by that name, never followed: what it is.
+    NotRegular(&'static str),
 }
 
 /// Where a blob first appeared.
