@@ -185,6 +185,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Whether the path allowlists exclude `path` from scanning altogether.
+    pub fn allows_path(&self, path: &str) -> bool {
+        self.allowlist.allows_path(path)
+    }
+
     /// Records findings produced outside `chunk` (e.g. by a history scan).
     pub fn record(&self, findings: Vec<Finding>) {
         if !findings.is_empty() {

@@ -929,3 +929,67 @@ fn git_bomb_under_an_allowlisted_path_stays_bounded() {
         scan.stderr
     );
 }
+
+/// `keyhound staged` shares the rule: a file moved as it was (`git mv`) adds no line, unless
+/// it was moved out of an allowlisted path, where its lines were never reported.
+#[test]
+fn staged_move_out_of_an_allowlisted_path_is_judged_whole() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(49);
+    let secret = tokens.live();
+    let repo = ws.init("repo");
+    let content = |name: &str| format!("# {name}\nSTRIPE={secret}\n");
+    ws.git.commit(
+        &repo,
+        "Vendor and config",
+        &[
+            ("vendor/pkg/x.env", &content("x")),
+            ("config/old.env", &content("old")),
+            ("vendor/lib/y.env", &content("y")),
+        ],
+    );
+    let staged = || {
+        let out = BinCommand::cargo_bin("keyhound")
+            .unwrap()
+            .current_dir(&repo)
+            .arg("staged")
+            .arg("--config")
+            .arg(ws.config())
+            .args(["--format", "json", "--no-progress"])
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .output()
+            .unwrap();
+        Scan {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    // Moved within reported paths: nothing new.
+    ws.git
+        .run(&repo, &["mv", "config/old.env", "config/prod.env"]);
+    let scan = staged();
+    assert_eq!(scan.code, 0, "{}\n{}", scan.stdout, scan.stderr);
+    // A file and a whole directory moved out of vendor/, one with an edit (libgit2's
+    // rename detection), one without (the fast path).
+    ws.git.run(&repo, &["mv", "vendor/pkg", "app"]);
+    fs::create_dir_all(repo.join("lib")).unwrap();
+    ws.git.run(&repo, &["mv", "vendor/lib/y.env", "lib/y.env"]);
+    fs::write(
+        repo.join("lib/y.env"),
+        format!("{}MODE=live\n", content("y")),
+    )
+    .unwrap();
+    ws.git.run(&repo, &["add", "lib/y.env"]);
+    let scan = staged();
+    assert_eq!(scan.code, 1, "{}\n{}", scan.stdout, scan.stderr);
+    scan.assert_hides(&[&secret]);
+    let mut paths: Vec<String> = scan
+        .findings()
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["app/x.env", "lib/y.env"]);
+}

@@ -8,6 +8,7 @@
 //! expensive part, runs in parallel with one repository handle per worker thread, because a
 //! libgit2 repository is not `Sync`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -597,6 +598,35 @@ struct Frame<'r> {
     tainted: bool,
 }
 
+/// The prefixes a tree holding blobs seen at allowlisted paths only was walked at: almost
+/// always one.
+enum WalkedAt {
+    One(Box<str>),
+    Many(HashSet<Box<str>>),
+}
+
+impl WalkedAt {
+    fn contains(&self, prefix: &str) -> bool {
+        match self {
+            WalkedAt::One(walked) => **walked == *prefix,
+            WalkedAt::Many(walked) => walked.contains(prefix),
+        }
+    }
+
+    fn insert(&mut self, prefix: Box<str>) {
+        match self {
+            WalkedAt::One(walked) if *walked != prefix => {
+                let first = std::mem::take(walked);
+                *self = WalkedAt::Many(HashSet::from([first, prefix]));
+            }
+            WalkedAt::One(_) => {}
+            WalkedAt::Many(walked) => {
+                walked.insert(prefix);
+            }
+        }
+    }
+}
+
 /// What one tree entry asks of the walk.
 enum Step {
     Skip,
@@ -621,7 +651,7 @@ struct TreeWalker<'r> {
     allowlisted: &'r dyn Fn(&str) -> bool,
     seen_trees: OidSet,
     /// Trees holding a blob seen at allowlisted paths only → the prefixes they were walked at.
-    tainted_trees: OidMap<HashSet<Box<str>>>,
+    tainted_trees: OidMap<WalkedAt>,
     rewalk_budget: usize,
     /// Set once the budget is spent: every path counts as not allowlisted from then on.
     waived: bool,
@@ -719,13 +749,26 @@ impl<'r> TreeWalker<'r> {
         let id = entry.id();
         match entry.kind() {
             Some(ObjectType::Tree) => {
-                if self.seen_trees.contains(&id) && !self.tainted_trees.contains_key(&id) {
+                if self.seen_trees.insert(id) {
+                    let prefix = join(prefix, entry.name_bytes(), "/");
+                    return Step::Enter {
+                        id,
+                        prefix,
+                        again: false,
+                    };
+                }
+                if !self.tainted_trees.contains_key(&id) {
                     return Step::Skip;
                 }
                 let prefix = join(prefix, entry.name_bytes(), "/");
-                match self.wants(id, &prefix) {
-                    Some(again) => Step::Enter { id, prefix, again },
-                    None => Step::Taint,
+                if self.walks_again(id, &prefix) {
+                    Step::Enter {
+                        id,
+                        prefix,
+                        again: true,
+                    }
+                } else {
+                    Step::Taint
                 }
             }
             // A symlink's blob is its target path, not content; `dir` skips symlinks too.
@@ -737,12 +780,13 @@ impl<'r> TreeWalker<'r> {
                 if !slot.allowlisted_only {
                     return Step::Skip;
                 }
-                let path = join(prefix, entry.name_bytes(), "");
-                if *self.paths[slot.path as usize] == *path {
-                    Step::Taint
-                } else {
-                    Step::Blob { id, path }
+                // Seen again where it was recorded (an allowlisted directory that changed
+                // elsewhere): no need to build the path and ask again.
+                if is_at(&self.paths[slot.path as usize], prefix, entry.name_bytes()) {
+                    return Step::Taint;
                 }
+                let path = join(prefix, entry.name_bytes(), "");
+                Step::Blob { id, path }
             }
             Some(ObjectType::Commit) if in_range => {
                 Step::Gitlink(join(prefix, entry.name_bytes(), ""))
@@ -752,14 +796,22 @@ impl<'r> TreeWalker<'r> {
     }
 
     /// Whether the tree `id` at `prefix` is to be walked: `Some(false)` the first time it is
-    /// seen, `Some(true)` again at a new prefix while it holds blobs seen at allowlisted
-    /// paths only, `None` otherwise.
+    /// seen, `Some(true)` again (see `walks_again`), `None` otherwise.
     fn wants(&mut self, id: Oid, prefix: &str) -> Option<bool> {
         if self.seen_trees.insert(id) {
             return Some(false);
         }
-        let walked = self.tainted_trees.get(&id)?;
-        (!self.waived && !walked.contains(prefix)).then_some(true)
+        self.walks_again(id, prefix).then_some(true)
+    }
+
+    /// Whether the tree `id`, already walked, is walked again at `prefix`: when it holds blobs
+    /// seen at allowlisted paths only and was never walked at this prefix.
+    fn walks_again(&self, id: Oid, prefix: &str) -> bool {
+        !self.waived
+            && self
+                .tainted_trees
+                .get(&id)
+                .is_some_and(|walked| !walked.contains(prefix))
     }
 
     /// Reads the tree `id` and puts it on the stack to walk.
@@ -790,10 +842,13 @@ impl<'r> TreeWalker<'r> {
     /// any is forgotten.
     fn leave(&mut self, done: Frame<'r>, parent: Option<&mut Frame<'r>>) {
         if done.tainted {
-            self.tainted_trees
-                .entry(done.tree.id())
-                .or_default()
-                .insert(done.prefix.into());
+            let prefix = done.prefix.into_boxed_str();
+            match self.tainted_trees.entry(done.tree.id()) {
+                Entry::Occupied(mut walked) => walked.get_mut().insert(prefix),
+                Entry::Vacant(slot) => {
+                    slot.insert(WalkedAt::One(prefix));
+                }
+            }
             if let Some(parent) = parent {
                 parent.tainted = true;
             }
@@ -854,6 +909,14 @@ impl<'r> TreeWalker<'r> {
             problems: self.problems,
         }
     }
+}
+
+/// Whether `path` is `prefix` followed by `name` (a name that is not UTF-8 never is: paths
+/// hold it with replacement characters).
+fn is_at(path: &str, prefix: &str, name: &[u8]) -> bool {
+    path.len() == prefix.len() + name.len()
+        && path.starts_with(prefix)
+        && path.as_bytes()[prefix.len()..] == *name
 }
 
 /// Marks the tree being walked as holding a blob seen at allowlisted paths only.
