@@ -902,3 +902,39 @@ fn pre_push_with_a_head_only_keyhoundignore_still_blocks() {
     );
     assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
 }
+
+/// A push creating a branch has no base in its event: the remote default branch's tip
+/// (`origin/HEAD`) judges it, not the branch's own `.keyhoundignore`.
+#[test]
+fn new_branch_is_judged_by_the_default_branch_policy() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(413);
+    let secret = tokens.live();
+    let (origin, work) = ws.origin_and_work();
+    GIT.commit(&work, "Base", &[(".keyhound.toml", STRIPE_CONFIG)]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
+    GIT.run(&work, &["checkout", "-q", "-b", "feat"]);
+    let feat = GIT.commit(
+        &work,
+        "Key, and ignore it",
+        &[
+            ("app.env", &format!("A={secret}\n")),
+            (".keyhoundignore", &format!("{}\n", fingerprint(&secret))),
+        ],
+    );
+    GIT.run(&work, &["push", "-q", "origin", "feat"]);
+
+    let checkout = ws.checkout(&origin, "checkout", &["--branch", "feat"]);
+    let run = ws.ci_without_config(&checkout, "push", &push_event("feat", NULL_SHA, &feat), &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    run.assert_found(&[&secret]);
+    run.assert_hides(&[&secret]);
+    assert!(
+        run.stderr.contains(
+            "this push changes keyhound's allowlist (.keyhoundignore): 1 finding(s) it would \
+             hide are reported"
+        ),
+        "{}",
+        run.stderr
+    );
+}

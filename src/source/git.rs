@@ -985,6 +985,27 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_path_is_recognised_from_its_prefix_and_name() {
+        assert!(is_at("vendor/x.env", "vendor/", b"x.env"));
+        assert!(is_at("x.env", "", b"x.env"));
+        assert!(!is_at("vendor/x.env", "vendor/", b"y.env"));
+        assert!(!is_at("vendor/x.env", "vend/", b"orx.env"));
+        assert!(!is_at("vendor/x.envy", "vendor/", b"x.env"));
+        // A name that is not UTF-8 is held with a replacement character: never equal.
+        assert!(!is_at("vendor/\u{fffd}", "vendor/", b"\xff"));
+    }
+
+    #[test]
+    fn walked_prefixes_grow_from_one_to_a_set() {
+        let mut walked = WalkedAt::One("vendor/a/".into());
+        walked.insert("vendor/a/".into());
+        assert!(matches!(walked, WalkedAt::One(_)));
+        walked.insert("src/a/".into());
+        assert!(walked.contains("vendor/a/") && walked.contains("src/a/"));
+        assert!(!walked.contains("lib/a/"));
+    }
+
+    #[test]
     fn range_sides_default_to_head() {
         let range = |from: &str, to: &str| Selection::Range {
             from: from.into(),
