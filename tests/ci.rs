@@ -938,3 +938,48 @@ fn new_branch_is_judged_by_the_default_branch_policy() {
         run.stderr
     );
 }
+
+/// A head config that does not compile is a notice (its errors could quote what it holds),
+/// not an error: the base's policy judges. A base ignore file over the size cap is an error.
+#[test]
+fn broken_head_config_is_a_notice_and_an_oversized_base_file_an_error() {
+    let ws = Workspace::new();
+    let (repo, base, head, secrets) =
+        pull_request_repo(&ws, 414, &[(".keyhound.toml", STRIPE_CONFIG)], |_| {
+            vec![(".keyhound.toml".into(), "[allowlist\npaths = 1\n".into())]
+        });
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    run.assert_found(&[&secrets[0], &secrets[1]]);
+    assert!(
+        run.stderr
+            .contains("(.keyhound.toml): 0 finding(s) it would hide are reported")
+            && run.stderr.contains("could not be read or compiled"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("paths = 1"), "{}", run.stderr);
+
+    let big = format!("# {}\n", "x".repeat(1 << 20));
+    let (repo, base, head, _) =
+        pull_request_repo(&ws, 415, &[(".keyhoundignore", big.as_str())], |_| {
+            Vec::new()
+        });
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(".keyhoundignore") && run.stderr.contains("too large"),
+        "{}",
+        run.stderr
+    );
+}
