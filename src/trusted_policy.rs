@@ -150,6 +150,14 @@ impl TreeFiles {
     fn config(&self) -> Result<Policy> {
         for name in config_names() {
             if let Some(text) = self.text(name)? {
+                if extends_by_path(text) {
+                    // The path would be read from disk, the checkout of the commits judged.
+                    bail!(
+                        "{}: a gitleaks `[extend] path` is not followed in a config read from a \
+                         commit; pass the whole config with --config",
+                        self.shown(name).display()
+                    );
+                }
                 return Ok(config::from_text(text, &self.shown(name))?);
             }
         }
@@ -170,6 +178,20 @@ impl TreeFiles {
                 .map(|t| (t, gitleaks.as_path())),
         )?)
     }
+}
+
+/// Whether `text` is a gitleaks config that extends another by path (keys in any case, as
+/// gitleaks reads them).
+fn extends_by_path(text: &str) -> bool {
+    let is = |key: &str, name: &str| key.eq_ignore_ascii_case(name);
+    toml::from_str::<toml::Table>(text).is_ok_and(|table| {
+        table.iter().any(|(key, value)| {
+            is(key, "extend")
+                && value
+                    .as_table()
+                    .is_some_and(|extend| extend.keys().any(|k| is(k, "path")))
+        })
+    })
 }
 
 /// A head whose config or ignore files differ from the base's: which files, and the policy
@@ -269,5 +291,19 @@ impl PolicyChange {
             );
         }
         notice
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gitleaks_extend_by_path_is_recognised_in_any_case() {
+        assert!(extends_by_path("[extend]\npath = \"base.toml\"\n"));
+        assert!(extends_by_path("[Extend]\nPath = \"base.toml\"\n"));
+        assert!(!extends_by_path("[extend]\nuseDefault = true\n"));
+        assert!(!extends_by_path("[allowlist]\npaths = [\"x\"]\n"));
+        assert!(!extends_by_path("not toml ["));
     }
 }

@@ -940,7 +940,8 @@ fn new_branch_is_judged_by_the_default_branch_policy() {
 }
 
 /// A head config that does not compile is a notice (its errors could quote what it holds),
-/// not an error: the base's policy judges. A base ignore file over the size cap is an error.
+/// not an error: the base's policy judges. A base ignore file over the size cap, or a base
+/// gitleaks config extending a file by path, is an error.
 #[test]
 fn broken_head_config_is_a_notice_and_an_oversized_base_file_an_error() {
     let ws = Workspace::new();
@@ -982,4 +983,23 @@ fn broken_head_config_is_a_notice_and_an_oversized_base_file_an_error() {
         "{}",
         run.stderr
     );
+    // A gitleaks config that extends another by path would read that file from the checkout
+    // of the commits judged: refused, not followed.
+    let (repo, base, head, _) = pull_request_repo(
+        &ws,
+        416,
+        &[
+            (".gitleaks.toml", "[extend]\npath = \"rules.toml\"\n"),
+            ("rules.toml", "title = \"base\"\n"),
+        ],
+        |_| vec![("rules.toml".into(), "[allowlist]\npaths = ['.*']\n".into())],
+    );
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("[extend] path"), "{}", run.stderr);
 }
