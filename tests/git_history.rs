@@ -887,8 +887,9 @@ fn range_reports_a_vendored_blob_copied_out_in_the_range() {
 
 /// A "git bomb" under `vendor/`: every copy of every tree sits at a new allowlisted path, so
 /// walking trees again per path would be exponential. The walk stays bounded: past a budget,
-/// path allowlists are waived (the secret is reported, with a note) rather than the walk
-/// exploding or the copy outside `vendor/` going unseen.
+/// path allowlists are waived (the secret is reported, with a note; a range scan that can no
+/// longer follow its base's vendored blobs fails) rather than the walk exploding or the copy
+/// outside `vendor/` going unseen.
 #[test]
 fn git_bomb_under_an_allowlisted_path_stays_bounded() {
     let ws = Workspace::new();
@@ -927,6 +928,16 @@ fn git_bomb_under_an_allowlisted_path_stays_bounded() {
         scan.stderr.contains("path allowlists were not applied"),
         "{}",
         scan.stderr
+    );
+
+    // A range whose base holds the bomb: the copy to src/ cannot be followed once allowlists
+    // are waived, so the check fails instead of passing.
+    let range = ws.scan(&repo, &["--range", &format!("{first}..{second}")]);
+    assert_eq!(range.code, 2, "{}\n{}", range.stdout, range.stderr);
+    assert!(
+        range.stderr.contains("could not be followed"),
+        "{}",
+        range.stderr
     );
 }
 

@@ -883,8 +883,19 @@ impl<'r> TreeWalker<'r> {
 
     /// The blobs to scan, sorted by path and then newest first: consecutive versions of a
     /// file share delta chains, so reading them together keeps libgit2's delta-base cache warm.
-    fn finish(self, git_dir: PathBuf, commits_walked: usize, notes: Vec<String>) -> History {
+    fn finish(mut self, git_dir: PathBuf, commits_walked: usize, notes: Vec<String>) -> History {
         let waived = self.waived;
+        if waived && self.blobs.values().any(|slot| slot.commit == BEFORE_RANGE) {
+            // Waived, the walk may have skipped a copy the range makes, at a path no allowlist
+            // covers, of a blob its base holds at allowlisted paths only: fail the check
+            // rather than pass it.
+            self.problems.push(
+                "path allowlists were waived in a range scan, so copies of blobs its base holds \
+                 at allowlisted paths only could not be followed (trees copied under too many \
+                 paths)"
+                    .to_string(),
+            );
+        }
         let mut blobs: Vec<BlobRecord> = self
             .blobs
             .into_iter()
