@@ -3,10 +3,13 @@
 //! The walk visits commits oldest first (topological order) and each commit's tree, skipping
 //! trees already seen, so its cost is linear in distinct trees (a "git bomb" of duplicated
 //! trees stays linear) and every new blob is recorded with the first commit and path that
-//! introduced it. Only small indices into an interned commit and path table are stored per
-//! blob, so memory grows with distinct blobs, not with commits. Reading the blobs, the
-//! expensive part, runs in parallel with one repository handle per worker thread, because a
-//! libgit2 repository is not `Sync`.
+//! introduced it. Path allowlists apply per location, through a path predicate the caller
+//! passes (the walker knows nothing of rules): a blob is recorded at its first path they do not
+//! cover, one seen at covered paths only is not read, and a tree holding such blobs is walked
+//! again where it reappears under another path, within a fixed budget. Only small indices into
+//! an interned commit and path table are stored per blob, so memory grows with distinct blobs,
+//! not with commits. Reading the blobs, the expensive part, runs in parallel with one
+//! repository handle per worker thread, because a libgit2 repository is not `Sync`.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
