@@ -197,6 +197,34 @@ fn is_fingerprint(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+impl Suppressions {
+    /// Loads `baseline` if given (a file named on the command line), and ignore files whose
+    /// texts were read elsewhere (a commit's tree), each with the name to show in errors.
+    pub fn from_texts(
+        baseline: Option<&Path>,
+        keyhound_ignore: Option<(&str, &Path)>,
+        gitleaks_ignore: Option<(&str, &Path)>,
+    ) -> Result<Suppressions, BaselineError> {
+        let mut known = Suppressions::default();
+        if let Some(path) = baseline {
+            known.add_baseline(&policy_file::read_named(path)?, path)?;
+        }
+        if let Some((text, shown)) = keyhound_ignore {
+            known.add_ignore_file(text, shown)?;
+        }
+        if let Some((text, shown)) = gitleaks_ignore {
+            known.locations =
+                gitleaks::parse_ignore(text, &shown.display().to_string()).map_err(|message| {
+                    BaselineError::Invalid {
+                        path: shown.to_path_buf(),
+                        message,
+                    }
+                })?;
+        }
+        Ok(known)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@
 //! otherwise), the job summary (`app::emit`), and the `findings` and `sarif-file` step outputs.
 //!
 //! A commit the event names but the clone lacks (actions/checkout fetches one commit by
-//! default) is an error, never an empty scan that passes.
+//! default) is an error, never an empty scan that passes. Config and ignore files come from
+//! the event's base commit, never from the commits judged (see `trusted_policy`).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -24,6 +25,7 @@ use crate::remediate::Exposure;
 use crate::report::{self, Format, ScanReport};
 use crate::rules::Severity;
 use crate::source::git::{GitRepo, Selection};
+use crate::trusted_policy::{self, PolicySource};
 
 /// Runs `keyhound ci`.
 pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
@@ -31,7 +33,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         bail!("--sarif-file: a path with a line break cannot be passed on as a step output");
     }
     output_file::check_target(&args.sarif_file)?;
-    let (event, plan) = read_event(args)?;
+    let (event, plan, default_branch) = read_event(args)?;
     let workspace = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty());
     let path = args
         .repo
@@ -39,6 +41,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         .or_else(|| workspace.map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     let repo = GitRepo::open(&path)?;
+    let trusted = trusted_base(&repo, &plan, default_branch.as_deref());
     let Some(target) = resolve(&repo, &event, plan, common.quiet)? else {
         return deleted_ref(common, args, &event);
     };
@@ -47,6 +50,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         &repo,
         &target.selection,
         Exposure::Pushed,
+        &trusted,
         |commits| {
             if !common.quiet {
                 crate::diag::say(format_args!(
@@ -56,11 +60,63 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
             }
         },
     )?;
+    if let Some(head) = &target.head {
+        if let Some(change) = trusted_policy::change(common, &repo, &trusted, head)? {
+            let what = if event.starts_with("pull_request") {
+                "this pull request"
+            } else {
+                "this push"
+            };
+            announce(common, &change.notice(what, &scan.findings));
+        }
+    }
     let described = format!(
         "{}: {}, {} commit(s)",
         target.label, target.scope, scan.commits_walked
     );
     deliver(common, args, &scan.report(&described))
+}
+
+/// The commit whose config and ignore files judge the event's commits (see
+/// `trusted_policy`): the base of a pull request or push; for a new branch, or a force-push
+/// whose replaced tip is gone, the default branch's tip when the clone has it, else nothing
+/// from the repository; for a full-history scan, HEAD, the default branch itself.
+fn trusted_base(repo: &GitRepo, plan: &ScanPlan, default_branch: Option<&str>) -> PolicySource {
+    let commit = match plan {
+        ScanPlan::Range { base, .. } => repo.resolve_commit(base),
+        ScanPlan::ForcePush { base, .. } => repo
+            .resolve_commit(base)
+            .or_else(|| default_branch_tip(repo, default_branch)),
+        ScanPlan::NewBranch { .. } => default_branch_tip(repo, default_branch),
+        ScanPlan::FullHistory => repo.resolve_commit("HEAD"),
+        ScanPlan::Nothing => None,
+    };
+    commit.map_or(PolicySource::Defaults, PolicySource::Commit)
+}
+
+/// The remote default branch's tip: `origin/HEAD`, else the branch the event's payload names
+/// as the repository's default.
+fn default_branch_tip(repo: &GitRepo, default_branch: Option<&str>) -> Option<String> {
+    repo.resolve_commit("refs/remotes/origin/HEAD").or_else(|| {
+        default_branch.and_then(|name| repo.resolve_commit(&format!("refs/remotes/origin/{name}")))
+    })
+}
+
+/// Says that the head changes the policy it is judged by: on stderr, and as a workflow
+/// notice when the report is annotations.
+fn announce(common: &CommonArgs, notice: &str) {
+    if !common.quiet {
+        crate::diag::say(format_args!("notice: {notice}"));
+    }
+    if matches!(
+        common.format.unwrap_or(FormatArg::Github),
+        FormatArg::Github
+    ) {
+        println!(
+            "::notice title=keyhound::{}",
+            crate::escape::workflow_data(notice)
+        );
+    }
 }
 
 /// Everything Actions wants from one report: the SARIF file, annotations (or the format asked
@@ -96,8 +152,9 @@ fn deleted_ref(common: &CommonArgs, args: &CiArgs, event: &str) -> Result<ExitCo
     deliver(common, args, &report)
 }
 
-/// The event's name and what it asks to scan.
-fn read_event(args: &CiArgs) -> Result<(String, ScanPlan)> {
+/// The event's name, what it asks to scan, and the repository's default branch if the payload
+/// names it.
+fn read_event(args: &CiArgs) -> Result<(String, ScanPlan, Option<String>)> {
     let outside = "keyhound ci scans what the GitHub Actions event that started the workflow \
                    brings; outside Actions pass --event-name NAME and --event-path FILE, or use \
                    `keyhound git`";
@@ -114,13 +171,22 @@ fn read_event(args: &CiArgs) -> Result<(String, ScanPlan)> {
     let json = fs::read_to_string(path)
         .with_context(|| format!("cannot read the event payload {}", path.display()))?;
     let plan = github_event::plan(name, &json).with_context(|| path.display().to_string())?;
-    Ok((name.to_string(), plan))
+    let default_branch = serde_json::from_str::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|payload| {
+            payload["repository"]["default_branch"]
+                .as_str()
+                .map(str::to_owned)
+        });
+    Ok((name.to_string(), plan, default_branch))
 }
 
 /// The commits to scan, and how to say which.
 #[derive(Debug)]
 struct Target {
     selection: Selection,
+    /// The newest commit judged, whose config and ignore files are compared with the base's.
+    head: Option<String>,
     /// The event, in words (`push`, `force-push to feat`).
     label: String,
     /// The commits, in words (`abc1234..def5678`).
@@ -172,6 +238,7 @@ fn resolve(repo: &GitRepo, event: &str, plan: ScanPlan, quiet: bool) -> Result<O
             refuse_shallow(repo, event, event, scope)?;
             Target {
                 selection: Selection::All,
+                head: None,
                 label: event.to_string(),
                 scope: scope.to_string(),
             }
@@ -184,6 +251,7 @@ fn resolve(repo: &GitRepo, event: &str, plan: ScanPlan, quiet: bool) -> Result<O
 fn range(label: String, base: String, head: String) -> Target {
     Target {
         scope: format!("{}..{}", short(&base), short(&head)),
+        head: Some(head.clone()),
         selection: Selection::Range {
             from: base,
             to: head,
@@ -210,6 +278,7 @@ fn new_branch(repo: &GitRepo, label: String, head: String, branch: Option<&str>)
     };
     Ok(Target {
         scope,
+        head: Some(head.clone()),
         selection: Selection::Hiding {
             heads: vec![head],
             hide,

@@ -218,6 +218,11 @@ pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
     })
 }
 
+/// The embedded defaults, as when no config file is found.
+pub fn defaults() -> Result<Policy, ConfigError> {
+    compile("", Path::new(DEFAULTS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

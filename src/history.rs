@@ -22,6 +22,7 @@ use crate::report::ScanReport;
 use crate::scan::{Scanner, Summary};
 use crate::source::git::{GitRepo, Selection};
 use crate::source::ChunkSink;
+use crate::trusted_policy::{self, PolicySource, ScanPolicy};
 
 /// Problems printed one per line before they are summed up, so a repository with thousands of
 /// missing objects (a partial clone) does not bury the report.
@@ -31,7 +32,14 @@ const PROBLEMS_SHOWN: usize = 20;
 pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
     let repo = GitRepo::open(&args.repo)?;
     let selection = selection(args)?;
-    let scan = scan(common, &repo, &selection, Exposure::Committed, |_| {})?;
+    let scan = scan(
+        common,
+        &repo,
+        &selection,
+        Exposure::Committed,
+        &PolicySource::WorkTree,
+        |_| {},
+    )?;
     let target = match &selection {
         Selection::Range { from, to } => format!(
             "{from}..{to} in {}: {} commit(s)",
@@ -77,21 +85,22 @@ impl HistoryScan {
 }
 
 /// Scans the commits `selection` picks in `repo`: every distinct blob they introduce, once,
-/// with provenance for what is found. Config and baseline are looked up at the repository's
-/// root. `on_walked` gets the number of commits once the walk is done, before blobs are read.
+/// with provenance for what is found. Config, ignore files and baseline come from `trusted`
+/// (see `trusted_policy`). `on_walked` gets the number of commits once the walk is done,
+/// before blobs are read.
 pub fn scan(
     common: &CommonArgs,
     repo: &GitRepo,
     selection: &Selection,
     exposure: Exposure,
+    trusted: &PolicySource,
     on_walked: impl FnOnce(usize),
 ) -> Result<HistoryScan> {
     let started = Instant::now();
     let root = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
-    let policy = app::load_policy(common, &root)?;
     // Baselines, ignore files and commit allowlists hide known findings, as for `dir`; a bad
     // baseline is refused before the scan, not after it.
-    let known = app::load_known(common, &root)?;
+    let ScanPolicy { policy, known } = trusted_policy::load(common, repo, trusted)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(
         &engine,
@@ -108,7 +117,12 @@ pub fn scan(
         ));
     }
     let progress = Progress::new(common);
-    let history = repo.walk(selection, &mut |walked| progress.walked(walked))?;
+    // Path allowlists apply per location: the walker records each blob at a path they do not
+    // cover, and leaves out blobs seen at covered paths only.
+    let allowlisted = |path: &str| policy.allowlist.allows_path(path);
+    let history = repo.walk(selection, &allowlisted, &mut |walked| {
+        progress.walked(walked)
+    })?;
     if !common.quiet {
         for note in &history.notes {
             crate::diag::note(note);
@@ -122,7 +136,11 @@ pub fn scan(
     progress.reading(history.len());
     let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
     let on_blob = |index: usize, path: &str, bytes: &[u8]| {
-        let findings = scanner.scan_chunk(path, bytes);
+        let findings = if history.path_allowlists_waived {
+            scanner.scan_chunk_at_any_path(path, bytes)
+        } else {
+            scanner.scan_chunk(path, bytes)
+        };
         if !findings.is_empty() {
             if let Ok(mut found) = found.lock() {
                 found.push((index, findings));

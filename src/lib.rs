@@ -30,3 +30,4 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod staged;
+pub mod trusted_policy;

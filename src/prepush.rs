@@ -7,6 +7,10 @@
 //! `<local ref> <local id> <remote ref> <remote id>` line per ref): the pushed commits that
 //! neither the remote's ids nor its remote-tracking branches reach. Run by hand, it scans what
 //! no remote-tracking branch has yet.
+//!
+//! The pushed commits are judged by the config and ignore files of what the remote already
+//! has (see `trusted_policy`): the remote's old tip of the first ref pushed over, else its
+//! default branch; only a first push, with neither, reads the work tree.
 
 use std::io::{self, BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -18,15 +22,34 @@ use crate::cli::{CommonArgs, PrePushArgs};
 use crate::history;
 use crate::remediate::Exposure;
 use crate::source::git::{GitRepo, Selection};
+use crate::trusted_policy::{self, PolicySource};
 
 /// Runs `keyhound pre-push`.
 pub fn run(common: &CommonArgs, args: &PrePushArgs) -> Result<ExitCode> {
     let repo = GitRepo::open(&args.repo)?;
     // One scan for every ref pushed (`git push --tags` may push hundreds).
-    let Some(selection) = pushed(&repo, args)? else {
+    let Some(push) = pushed(&repo, args)? else {
         return Ok(ExitCode::SUCCESS); // only deletions: nothing is sent
     };
-    let scan = history::scan(common, &repo, &selection, Exposure::Unpushed, |_| {})?;
+    let trusted = push
+        .remote_tip
+        .or_else(|| repo.resolve_commit(&format!("refs/remotes/{}/HEAD", push.remote)))
+        .map_or(PolicySource::WorkTree, PolicySource::Commit);
+    let selection = push.selection;
+    let scan = history::scan(
+        common,
+        &repo,
+        &selection,
+        Exposure::Unpushed,
+        &trusted,
+        |_| {},
+    )?;
+    if let Some(change) = trusted_policy::change(common, &repo, &trusted, &push.head)? {
+        if !common.quiet {
+            let notice = change.notice("this push", &scan.findings);
+            crate::diag::say(format_args!("notice: {notice}"));
+        }
+    }
     let target = match &selection {
         Selection::Range { from, to } => format!("commits to push: {from}..{to}"),
         _ => "commits to push (those on no remote-tracking branch)".to_string(),
@@ -36,17 +59,36 @@ pub fn run(common: &CommonArgs, args: &PrePushArgs) -> Result<ExitCode> {
     Ok(app::exit_code(common, &report))
 }
 
+/// What a push sends, and what the remote has.
+struct Push {
+    selection: Selection,
+    /// The first pushed commit, whose config and ignore files are compared with the trusted
+    /// ones.
+    head: String,
+    /// The remote's tip of the first ref pushed over, if the clone has it.
+    remote_tip: Option<String>,
+    /// The remote's name (`origin` when not told).
+    remote: String,
+}
+
 /// The commits the push sends; `None` when it sends none.
-fn pushed(repo: &GitRepo, args: &PrePushArgs) -> Result<Option<Selection>> {
+fn pushed(repo: &GitRepo, args: &PrePushArgs) -> Result<Option<Push>> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let (Some(from), Some(to)) = (env("PRE_COMMIT_FROM_REF"), env("PRE_COMMIT_TO_REF")) {
-        return Ok(Some(Selection::Range { from, to }));
-    }
     let remote = args
         .remote
         .clone()
         .or_else(|| env("PRE_COMMIT_REMOTE_NAME"));
+    let remote_name = remote.clone().unwrap_or_else(|| "origin".to_string());
+    if let (Some(from), Some(to)) = (env("PRE_COMMIT_FROM_REF"), env("PRE_COMMIT_TO_REF")) {
+        return Ok(Some(Push {
+            head: to.clone(),
+            remote_tip: repo.resolve_commit(&from),
+            remote: remote_name,
+            selection: Selection::Range { from, to },
+        }));
+    }
     let mut heads = Vec::new();
+    let mut remote_tip = None;
     // What the remote already has: its remote-tracking branches, and the ids it reports.
     let mut hide = remote_branches(repo, remote.as_deref())?;
     if let Some(branch) = env("PRE_COMMIT_LOCAL_BRANCH") {
@@ -69,10 +111,19 @@ fn pushed(repo: &GitRepo, args: &PrePushArgs) -> Result<Option<Selection>> {
             // remote-tracking branches to go by.
             if !is_null(remote_id) && repo.has_commit(remote_id) {
                 hide.push(remote_id.to_string());
+                remote_tip.get_or_insert_with(|| remote_id.to_string());
             }
         }
     }
-    Ok((!heads.is_empty()).then_some(Selection::Hiding { heads, hide }))
+    let Some(head) = heads.first().cloned() else {
+        return Ok(None);
+    };
+    Ok(Some(Push {
+        selection: Selection::Hiding { heads, hide },
+        head,
+        remote_tip,
+        remote: remote_name,
+    }))
 }
 
 /// The remote-tracking branches of `remote` (of every remote when unknown).

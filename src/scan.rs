@@ -185,6 +185,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Whether the path allowlists exclude `path` from scanning altogether.
+    pub fn allows_path(&self, path: &str) -> bool {
+        self.allowlist.allows_path(path)
+    }
+
     /// Records findings produced outside `chunk` (e.g. by a history scan).
     pub fn record(&self, findings: Vec<Finding>) {
         if !findings.is_empty() {
@@ -198,6 +203,13 @@ impl<'a> Scanner<'a> {
         if self.allowlist.allows_path(path) {
             return Vec::new();
         }
+        self.scan_chunk_at_any_path(path, bytes)
+    }
+
+    /// Like `scan_chunk`, whatever the path allowlists say of `path`: for a history whose
+    /// walker could not apply them location by location and waived them (over-reporting
+    /// rather than hiding a copy at a path they do not cover).
+    pub fn scan_chunk_at_any_path(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
         self.files.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         self.findings_in(path, bytes)

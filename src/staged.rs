@@ -18,14 +18,17 @@ pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
     let root = staged.workdir().to_path_buf();
     let target = format!("staged changes in {}", args.repo.display());
     // Git errors (no index, a broken HEAD) stop the run before any report is written.
-    let (changes, notes) = staged.changes()?;
+    let (mut changes, notes) = staged.changes()?;
     if !common.quiet {
         for note in notes {
             crate::diag::note(note);
         }
     }
     app::scan_and_report(common, &root, &target, Exposure::Staged, |scanner| {
-        for change in &changes {
+        for change in &mut changes {
+            if !change.judge_move(&|path| !scanner.allows_path(path)) {
+                continue;
+            }
             match staged.read(change, common.max_file_size) {
                 Staged::File(file) => {
                     let mut findings = scanner.scan_chunk(&file.path, &file.bytes);

@@ -22,6 +22,9 @@ const GIT: Git = Git::undated();
 
 const NULL_SHA: &str = "0000000000000000000000000000000000000000";
 
+/// The workflow notice `keyhound ci` gives when the head changes its config or ignore files.
+const POLICY_NOTICE: &str = "::notice title=keyhound::";
+
 /// A temp dir holding the config, repositories, the event payload and the files Actions
 /// provides; `keyhound ci` runs in its `run/` directory.
 struct Workspace {
@@ -73,8 +76,18 @@ impl Workspace {
         self.path(name)
     }
 
-    /// Runs `keyhound ci` on `repo` (as `GITHUB_WORKSPACE`) for `event` with `payload`.
+    /// Runs `keyhound ci` on `repo` (as `GITHUB_WORKSPACE`) for `event` with `payload`, with
+    /// this workspace's config.
     fn ci(&self, repo: &Path, event: &str, payload: &Value, extra: &[&str]) -> Run {
+        let config = self.path("keyhound.toml");
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.ci_without_config(repo, event, payload, &args)
+    }
+
+    /// Runs `keyhound ci` as `ci` does, without `--config`: config and ignore files come from
+    /// the repository.
+    fn ci_without_config(&self, repo: &Path, event: &str, payload: &Value, extra: &[&str]) -> Run {
         let event_path = self.path("event.json");
         fs::write(&event_path, payload.to_string()).unwrap();
         let (outputs, summary) = (self.path("github_output"), self.path("step_summary"));
@@ -87,8 +100,6 @@ impl Workspace {
             .current_dir(self.path("run"))
             .arg("ci")
             .args(extra)
-            .arg("--config")
-            .arg(self.path("keyhound.toml"))
             .env("GITHUB_EVENT_NAME", event)
             .env("GITHUB_EVENT_PATH", &event_path)
             .env("GITHUB_OUTPUT", &outputs)
@@ -171,7 +182,10 @@ impl Run {
         let results = self.sarif()["runs"][0]["results"].as_array().unwrap().len();
         assert_eq!(results, secrets.len(), "one result per secret");
         assert_eq!(
-            self.stdout.lines().filter(|l| l.starts_with("::")).count(),
+            self.stdout
+                .lines()
+                .filter(|l| l.starts_with("::") && !l.starts_with(POLICY_NOTICE))
+                .count(),
             secrets.len(),
             "one annotation per finding: {}",
             self.stdout
@@ -625,4 +639,367 @@ fn a_push_that_deletes_a_branch_scans_nothing_and_still_writes_outputs() {
     assert!(run.stderr.contains("deleted a ref"), "{}", run.stderr);
     assert_eq!(run.sarif()["runs"][0]["results"], json!([]));
     assert!(run.outputs.contains("findings=0\n"), "{}", run.outputs);
+}
+
+/// The files a pull request adds or changes, given the secrets it commits.
+type PrFiles = fn(&[String; 2]) -> Vec<(String, String)>;
+
+/// STRIPE_CONFIG with more TOML after it.
+fn stripe_config_and(more: &str) -> String {
+    format!("{STRIPE_CONFIG}\n{more}\n")
+}
+
+/// A repository whose `main` holds `base_files` and a `feat` branch that adds two secrets
+/// (`app.env`, `lib/other.env`) and `pr_files`; returns (repo, base, head, secrets).
+fn pull_request_repo(
+    ws: &Workspace,
+    seed: u64,
+    base_files: &[(&str, &str)],
+    pr_files: PrFiles,
+) -> (PathBuf, String, String, [String; 2]) {
+    let mut tokens = Tokens::new(seed);
+    let secrets = [tokens.live(), tokens.live()];
+    let repo = ws.init(&format!("repo-{seed}"));
+    let mut files = vec![("README.md", "# demo\n")];
+    files.extend_from_slice(base_files);
+    let base = GIT.commit(&repo, "Base", &files);
+    GIT.run(&repo, &["checkout", "-q", "-b", "feat"]);
+    let pr = pr_files(&secrets);
+    let mut files: Vec<(&str, &str)> = pr.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let app = format!("A={}\n", secrets[0]);
+    let other = format!("B={}\n", secrets[1]);
+    files.extend([("app.env", app.as_str()), ("lib/other.env", other.as_str())]);
+    let head = GIT.commit(&repo, "Feature", &files);
+    (repo, base, head, secrets)
+}
+
+/// Regression (issue 15, item 5): `keyhound ci` read config and ignore files from the
+/// checkout, the pull request's head, so a pull request could silence it: an allowlist of
+/// every path, the finding's fingerprint in `.keyhoundignore` or its location in
+/// `.gitleaksignore`, the rule disabled. The base's policy judges; the change is a notice
+/// counting the findings it would hide.
+#[test]
+fn pull_request_that_edits_the_allowlist_still_fails_and_says_what_it_would_hide() {
+    let ws = Workspace::new();
+    let cases: [(&str, bool, PrFiles, usize); 6] = [
+        (
+            ".keyhound.toml",
+            true,
+            |_| {
+                vec![(
+                    ".keyhound.toml".into(),
+                    stripe_config_and("[allowlist]\npaths = [\"**\"]"),
+                )]
+            },
+            2,
+        ),
+        // No config in the base (the embedded rules): the pull request adds one.
+        (
+            ".keyhound.toml",
+            false,
+            |_| {
+                vec![(
+                    ".keyhound.toml".into(),
+                    "[allowlist]\npaths = [\"**\"]\n".into(),
+                )]
+            },
+            2,
+        ),
+        (
+            ".keyhound.toml",
+            true,
+            |_| {
+                vec![(
+                    ".keyhound.toml".into(),
+                    stripe_config_and("[allowlist]\npaths = [\"lib/**\"]"),
+                )]
+            },
+            1,
+        ),
+        (
+            ".keyhound.toml",
+            true,
+            |_| {
+                vec![(
+                    ".keyhound.toml".into(),
+                    STRIPE_CONFIG.replace(
+                        "use_default = false",
+                        "use_default = false\ndisable = [\"stripe-live-secret-key\"]",
+                    ),
+                )]
+            },
+            2,
+        ),
+        (
+            ".keyhoundignore",
+            true,
+            |secrets| {
+                vec![(
+                    ".keyhoundignore".into(),
+                    format!("# accepted\n{}\n", fingerprint(&secrets[0])),
+                )]
+            },
+            1,
+        ),
+        (
+            ".gitleaksignore",
+            true,
+            |_| {
+                vec![(
+                    ".gitleaksignore".into(),
+                    "app.env:stripe-live-secret-key:1\nlib/other.env:stripe-live-secret-key:1\n"
+                        .into(),
+                )]
+            },
+            2,
+        ),
+    ];
+    for (n, (file, base_config, pr_files, hidden)) in cases.into_iter().enumerate() {
+        let base_files: &[(&str, &str)] = if base_config {
+            &[(".keyhound.toml", STRIPE_CONFIG)]
+        } else {
+            &[]
+        };
+        let (repo, base, head, secrets) =
+            pull_request_repo(&ws, 400 + n as u64, base_files, pr_files);
+        let run = ws.ci_without_config(
+            &repo,
+            "pull_request",
+            &pull_request_event(&base, &head),
+            &[],
+        );
+        let case = format!("case {n} ({file})");
+        assert_eq!(run.code, 1, "{case}: {}\n{}", run.stdout, run.stderr);
+        run.assert_found(&[&secrets[0], &secrets[1]]);
+        run.assert_hides(&[&secrets[0], &secrets[1]]);
+        let notice = format!(
+            "this pull request changes keyhound's allowlist ({file}): {hidden} finding(s) it \
+             would hide are reported"
+        );
+        assert!(run.stderr.contains(&notice), "{case}: {}", run.stderr);
+        let annotation = format!("{POLICY_NOTICE}{notice}");
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with(&annotation)),
+            "{case}: {}",
+            run.stdout
+        );
+    }
+}
+
+/// The base branch's own allowlist is honoured, and a pull request that leaves the policy
+/// files alone gets no notice.
+#[test]
+fn base_branch_config_that_allowlists_a_path_is_honoured() {
+    let ws = Workspace::new();
+    let config = stripe_config_and("[allowlist]\npaths = [\"lib/**\"]");
+    let (repo, base, head, secrets) =
+        pull_request_repo(&ws, 410, &[(".keyhound.toml", config.as_str())], |_| {
+            Vec::new()
+        });
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_found(&[&secrets[0]]);
+    run.assert_hides(&[&secrets[0], &secrets[1]]);
+    assert!(!run.stderr.contains("notice"), "{}", run.stderr);
+}
+
+/// A config in the base tree that is a symlink is not followed (it could point at the
+/// runner's environment or a credentials file, and silence the scan): it is ignored with a
+/// note, and the embedded rules judge.
+#[cfg(unix)]
+#[test]
+fn symlinked_config_in_the_base_tree_is_ignored() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(411);
+    let outside_secret = tokens.live();
+    let outside = ws.path("outside.toml");
+    fs::write(
+        &outside,
+        format!("# {outside_secret}\n[allowlist]\npaths = [\"**\"]\n"),
+    )
+    .unwrap();
+    let repo = ws.init("repo");
+    std::os::unix::fs::symlink(&outside, repo.join(".keyhound.toml")).unwrap();
+    std::os::unix::fs::symlink("allow.toml", repo.join("keyhound.toml")).unwrap();
+    let base = GIT.commit(
+        &repo,
+        "Base",
+        &[("allow.toml", "[allowlist]\npaths = [\"**\"]\n")],
+    );
+    let secret = tokens.live();
+    let head = GIT.commit(&repo, "Key", &[("app.env", &format!("A={secret}\n"))]);
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    run.assert_found(&[&secret]);
+    run.assert_hides(&[&secret, &outside_secret]);
+    for name in ["keyhound.toml", ".keyhound.toml"] {
+        let note = format!(
+            "{}:{name} is a symbolic link, not a regular file: ignored",
+            short(&base)
+        );
+        assert!(run.stderr.contains(&note), "{note}: {}", run.stderr);
+    }
+}
+
+/// Regression (issue 15, item 5): a pushed `.keyhoundignore` holding the finding's
+/// fingerprint silenced `keyhound pre-push`. What the remote has judges the push.
+#[test]
+fn pre_push_with_a_head_only_keyhoundignore_still_blocks() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(412);
+    let secret = tokens.live();
+    let (_origin, work) = ws.origin_and_work();
+    let base = GIT.commit(&work, "Base", &[(".keyhound.toml", STRIPE_CONFIG)]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
+    let head = GIT.commit(
+        &work,
+        "Key, and ignore it",
+        &[
+            ("app.env", &format!("A={secret}\n")),
+            (".keyhoundignore", &format!("{}\n", fingerprint(&secret))),
+        ],
+    );
+    let out = BinCommand::cargo_bin("keyhound")
+        .unwrap()
+        .current_dir(&work)
+        .args(["pre-push", "origin", "--format", "json", "--no-progress"])
+        .write_stdin(format!("refs/heads/main {head} refs/heads/main {base}\n"))
+        .env_remove("GIT_DIR")
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
+        .env_remove("PRE_COMMIT_LOCAL_BRANCH")
+        .env_remove("PRE_COMMIT_REMOTE_NAME")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(
+        findings[0]["secret"]["sha256"],
+        fingerprint(&secret).as_str()
+    );
+    assert!(
+        stderr.contains(
+            "this push changes keyhound's allowlist (.keyhoundignore): 1 finding(s) it would \
+             hide are reported"
+        ),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+}
+
+/// A push creating a branch has no base in its event: the remote default branch's tip
+/// (`origin/HEAD`) judges it, not the branch's own `.keyhoundignore`.
+#[test]
+fn new_branch_is_judged_by_the_default_branch_policy() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(413);
+    let secret = tokens.live();
+    let (origin, work) = ws.origin_and_work();
+    GIT.commit(&work, "Base", &[(".keyhound.toml", STRIPE_CONFIG)]);
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
+    GIT.run(&work, &["checkout", "-q", "-b", "feat"]);
+    let feat = GIT.commit(
+        &work,
+        "Key, and ignore it",
+        &[
+            ("app.env", &format!("A={secret}\n")),
+            (".keyhoundignore", &format!("{}\n", fingerprint(&secret))),
+        ],
+    );
+    GIT.run(&work, &["push", "-q", "origin", "feat"]);
+
+    let checkout = ws.checkout(&origin, "checkout", &["--branch", "feat"]);
+    let run = ws.ci_without_config(&checkout, "push", &push_event("feat", NULL_SHA, &feat), &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    run.assert_found(&[&secret]);
+    run.assert_hides(&[&secret]);
+    assert!(
+        run.stderr.contains(
+            "this push changes keyhound's allowlist (.keyhoundignore): 1 finding(s) it would \
+             hide are reported"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A head config that does not compile is a notice (its errors could quote what it holds),
+/// not an error: the base's policy judges. A base ignore file over the size cap, or a base
+/// gitleaks config extending a file by path, is an error.
+#[test]
+fn broken_head_config_is_a_notice_and_an_oversized_base_file_an_error() {
+    let ws = Workspace::new();
+    let (repo, base, head, secrets) =
+        pull_request_repo(&ws, 414, &[(".keyhound.toml", STRIPE_CONFIG)], |_| {
+            vec![(".keyhound.toml".into(), "[allowlist\npaths = 1\n".into())]
+        });
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    run.assert_found(&[&secrets[0], &secrets[1]]);
+    assert!(
+        run.stderr
+            .contains("(.keyhound.toml): 0 finding(s) it would hide are reported")
+            && run.stderr.contains("could not be read or compiled"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("paths = 1"), "{}", run.stderr);
+
+    let big = format!("# {}\n", "x".repeat(4 << 20));
+    let (repo, base, head, _) =
+        pull_request_repo(&ws, 415, &[(".keyhoundignore", big.as_str())], |_| {
+            Vec::new()
+        });
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(".keyhoundignore") && run.stderr.contains("too large"),
+        "{}",
+        run.stderr
+    );
+    // A gitleaks config that extends another by path would read that file from the checkout
+    // of the commits judged: refused, not followed.
+    let (repo, base, head, _) = pull_request_repo(
+        &ws,
+        416,
+        &[
+            (".gitleaks.toml", "[extend]\npath = \"rules.toml\"\n"),
+            ("rules.toml", "title = \"base\"\n"),
+        ],
+        |_| vec![("rules.toml".into(), "[allowlist]\npaths = ['.*']\n".into())],
+    );
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("[extend] path"), "{}", run.stderr);
 }

@@ -726,3 +726,281 @@ fn a_huge_number_of_refs_is_walked_once() {
         started.elapsed()
     );
 }
+
+/// How a blob lands at a vendored path and at a path no allowlist covers.
+#[derive(Debug, Clone, Copy)]
+enum CopyOrder {
+    SameCommit,
+    VendoredFirst,
+    VendoredLast,
+}
+
+/// Regression (issue 15, item 4): each blob was scanned once under the first path it was seen
+/// at, so a secret first committed under `vendor/` (allowlisted by default) was never reported
+/// at `config/prod.env`, where the same blob also lives. Whole directories copied out of
+/// `vendor/` (the same tree object at two paths) are covered too.
+#[test]
+fn blob_at_an_allowlisted_path_is_still_reported_where_it_is_not_allowlisted() {
+    let cases = [
+        ("vendor/x.env", "config/prod.env"),
+        ("vendor/pkg/prod.env", "config/pkg/prod.env"),
+        ("node_modules/lib/prod.env", "lib/prod.env"),
+    ];
+    for (n, (vendored, exposed)) in cases.into_iter().enumerate() {
+        for order in [
+            CopyOrder::SameCommit,
+            CopyOrder::VendoredFirst,
+            CopyOrder::VendoredLast,
+        ] {
+            let ws = Workspace::new();
+            let mut tokens = Tokens::new(40 + n as u64);
+            let secret = tokens.live();
+            let content = format!("STRIPE={secret}\n");
+            let repo = ws.init("repo");
+            ws.git.commit(&repo, "Readme", &[("README.md", "# demo\n")]);
+            let introduced = match order {
+                CopyOrder::SameCommit => ws.git.commit(
+                    &repo,
+                    "Both",
+                    &[(vendored, content.as_str()), (exposed, content.as_str())],
+                ),
+                CopyOrder::VendoredFirst => {
+                    ws.git
+                        .commit(&repo, "Vendor", &[(vendored, content.as_str())]);
+                    ws.git.commit(&repo, "Copy", &[(exposed, content.as_str())])
+                }
+                CopyOrder::VendoredLast => {
+                    let first = ws.git.commit(&repo, "Add", &[(exposed, content.as_str())]);
+                    ws.git
+                        .commit(&repo, "Vendor", &[(vendored, content.as_str())]);
+                    first
+                }
+            };
+            let scan = ws.scan(&repo, &[]);
+            let case = format!("{vendored} / {exposed}, {order:?}");
+            assert_eq!(scan.code, 1, "{case}: {}", scan.stderr);
+            scan.assert_hides(&[&secret]);
+            assert_eq!(scan.findings().len(), 1, "{case}");
+            let f = scan.finding_for(&secret);
+            assert_eq!(f["location"]["path"], exposed, "{case}");
+            assert_eq!(f["commit"]["id"], introduced.as_str(), "{case}");
+            assert_eq!(other_locations(&f), [], "{case}: no allowlisted location");
+        }
+    }
+}
+
+#[test]
+fn blob_only_ever_at_allowlisted_paths_is_not_reported() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(45);
+    let secret = tokens.live();
+    let content = format!("STRIPE={secret}\n");
+    let repo = ws.init("repo");
+    ws.git.commit(
+        &repo,
+        "Vendor",
+        &[
+            ("vendor/x.env", content.as_str()),
+            ("web/node_modules/y/x.env", content.as_str()),
+        ],
+    );
+    ws.git.commit(
+        &repo,
+        "Vendor again",
+        &[("vendor/z/x.env", content.as_str())],
+    );
+    ws.git.commit(&repo, "Readme", &[("README.md", "# demo\n")]);
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 0, "{}\n{}", scan.stdout, scan.stderr);
+    assert_eq!(scan.findings().len(), 0);
+    assert_eq!(scan.json()["summary"]["files"], 1, "only README.md is read");
+}
+
+/// Another blob of the same secret at an allowlisted path is not listed among the finding's
+/// other locations.
+#[test]
+fn other_locations_list_only_paths_no_allowlist_covers() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(46);
+    let secret = tokens.live();
+    let repo = ws.init("repo");
+    let added = ws.git.commit(
+        &repo,
+        "Add",
+        &[
+            ("config/prod.env", &format!("STRIPE={secret}\n")),
+            (
+                "vendor/lib/settings.env",
+                &format!("# copy\nSTRIPE={secret}\n"),
+            ),
+        ],
+    );
+    let copied = ws.git.commit(
+        &repo,
+        "Copy",
+        &[(
+            "deploy/run.sh",
+            &format!("#!/bin/sh\nexport STRIPE={secret}\n"),
+        )],
+    );
+    let scan = ws.scan(&repo, &[]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    let f = scan.finding_for(&secret);
+    assert_eq!(f["location"]["path"], "config/prod.env");
+    assert_eq!(f["commit"]["id"], added.as_str());
+    assert_eq!(
+        other_locations(&f),
+        [(copied, "deploy/run.sh".to_string(), 2)]
+    );
+}
+
+/// A range scan: a blob the base has only under `vendor/` is new in the range when the range
+/// copies it to a path no allowlist covers; a copy into another vendored path is not.
+#[test]
+fn range_reports_a_vendored_blob_copied_out_in_the_range() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(47);
+    let secret = tokens.live();
+    let content = format!("STRIPE={secret}\n");
+    let repo = ws.init("repo");
+    let base = ws
+        .git
+        .commit(&repo, "Vendor", &[("vendor/pkg/x.env", content.as_str())]);
+    ws.git.commit(
+        &repo,
+        "Vendor elsewhere",
+        &[("third_party/vendor/pkg/x.env", content.as_str())],
+    );
+    let quiet = ws.scan(&repo, &["--range", &format!("{base}..HEAD")]);
+    assert_eq!(quiet.code, 0, "{}\n{}", quiet.stdout, quiet.stderr);
+
+    let copied = ws
+        .git
+        .commit(&repo, "Copy out", &[("app/pkg/x.env", content.as_str())]);
+    let scan = ws.scan(&repo, &["--range", &format!("{base}..HEAD")]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&secret]);
+    let f = scan.finding_for(&secret);
+    assert_eq!(f["location"]["path"], "app/pkg/x.env");
+    assert_eq!(f["commit"]["id"], copied.as_str());
+}
+
+/// A "git bomb" under `vendor/`: every copy of every tree sits at a new allowlisted path, so
+/// walking trees again per path would be exponential. The walk stays bounded: past a budget,
+/// path allowlists are waived (the secret is reported, with a note; a range scan that can no
+/// longer follow its base's vendored blobs fails) rather than the walk exploding or the copy
+/// outside `vendor/` going unseen.
+#[test]
+fn git_bomb_under_an_allowlisted_path_stays_bounded() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(48);
+    let secret = tokens.live();
+    let repo = ws.init("repo");
+    fs::write(repo.join("leaf.txt"), format!("k={secret}\n")).unwrap();
+    let blob = ws.git.run(&repo, &["hash-object", "-w", "leaf.txt"]);
+    fs::remove_file(repo.join("leaf.txt")).unwrap();
+    let mut entry = format!("100644 blob {blob}\tleaf.txt\n");
+    for _ in 0..8 {
+        let tree = mktree(&repo, &entry);
+        entry = (0..10)
+            .map(|i| format!("040000 tree {tree}\td{i}\n"))
+            .collect();
+    }
+    let bomb = mktree(&repo, &entry);
+    let vendor = mktree(&repo, &format!("040000 tree {bomb}\tvendor\n"));
+    let first = ws.git.run(&repo, &["commit-tree", &vendor, "-m", "bomb"]);
+    let root = mktree(
+        &repo,
+        &format!("040000 tree {bomb}\tvendor\n040000 tree {bomb}\tsrc\n"),
+    );
+    let second = ws
+        .git
+        .run(&repo, &["commit-tree", &root, "-p", &first, "-m", "copy"]);
+    ws.git
+        .run(&repo, &["update-ref", "refs/heads/main", &second]);
+
+    let started = std::time::Instant::now();
+    let scan = ws.scan(&repo, &[]);
+    assert!(started.elapsed().as_secs() < 60, "walk was not bounded");
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    scan.assert_hides(&[&secret]);
+    assert!(
+        scan.stderr.contains("path allowlists were not applied"),
+        "{}",
+        scan.stderr
+    );
+
+    // A range whose base holds the bomb: the copy to src/ cannot be followed once allowlists
+    // are waived, so the check fails instead of passing.
+    let range = ws.scan(&repo, &["--range", &format!("{first}..{second}")]);
+    assert_eq!(range.code, 2, "{}\n{}", range.stdout, range.stderr);
+    assert!(
+        range.stderr.contains("could not be followed"),
+        "{}",
+        range.stderr
+    );
+}
+
+/// `keyhound staged` shares the rule: a file moved as it was (`git mv`) adds no line, unless
+/// it was moved out of an allowlisted path, where its lines were never reported.
+#[test]
+fn staged_move_out_of_an_allowlisted_path_is_judged_whole() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(49);
+    let secret = tokens.live();
+    let repo = ws.init("repo");
+    let content = |name: &str| format!("# {name}\nSTRIPE={secret}\n");
+    ws.git.commit(
+        &repo,
+        "Vendor and config",
+        &[
+            ("vendor/pkg/x.env", &content("x")),
+            ("config/old.env", &content("old")),
+            ("vendor/lib/y.env", &content("y")),
+        ],
+    );
+    let staged = || {
+        let out = BinCommand::cargo_bin("keyhound")
+            .unwrap()
+            .current_dir(&repo)
+            .arg("staged")
+            .arg("--config")
+            .arg(ws.config())
+            .args(["--format", "json", "--no-progress"])
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .output()
+            .unwrap();
+        Scan {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    // Moved within reported paths: nothing new.
+    ws.git
+        .run(&repo, &["mv", "config/old.env", "config/prod.env"]);
+    let scan = staged();
+    assert_eq!(scan.code, 0, "{}\n{}", scan.stdout, scan.stderr);
+    // A file and a whole directory moved out of vendor/, one with an edit (libgit2's
+    // rename detection), one without (the fast path).
+    ws.git.run(&repo, &["mv", "vendor/pkg", "app"]);
+    fs::create_dir_all(repo.join("lib")).unwrap();
+    ws.git.run(&repo, &["mv", "vendor/lib/y.env", "lib/y.env"]);
+    fs::write(
+        repo.join("lib/y.env"),
+        format!("{}MODE=live\n", content("y")),
+    )
+    .unwrap();
+    ws.git.run(&repo, &["add", "lib/y.env"]);
+    let scan = staged();
+    assert_eq!(scan.code, 1, "{}\n{}", scan.stdout, scan.stderr);
+    scan.assert_hides(&[&secret]);
+    let mut paths: Vec<String> = scan
+        .findings()
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["app/x.env", "lib/y.env"]);
+}

@@ -1,6 +1,5 @@
 //! Arbitrary text as each file a scanned tree may plant to steer keyhound: `keyhound.toml`,
-//! `.gitleaks.toml` (with `[extend]` chains), `.keyhoundignore`, `.gitleaksignore` and a
-//! baseline. Bad input must be an error value, never a panic; and an error about the text must
+//! `.gitleaks.toml` (with `[extend]` chains), `.keyhoundignore` and `.gitleaksignore`. Bad input must be an error value, never a panic; and an error about the text must
 //! not quote a long stretch of it (a planted "config" may really be a credentials file).
 
 #![no_main]
@@ -33,7 +32,11 @@ fuzz_target!(|data: &[u8]| {
     if let Err(e) = gitleaks::parse_ignore(text, ".gitleaksignore") {
         messages.push(e);
     }
-    if let Err(e) = Suppressions::from_texts(Some(text), Some(text), Some(text)) {
+    if let Err(e) = Suppressions::from_texts(
+        None,
+        Some((text, Path::new(".keyhoundignore"))),
+        Some((text, Path::new(".gitleaksignore"))),
+    ) {
         messages.push(e.to_string());
     }
     let _ = redact_quotes(text);

@@ -3,11 +3,15 @@
 //! The walk visits commits oldest first (topological order) and each commit's tree, skipping
 //! trees already seen, so its cost is linear in distinct trees (a "git bomb" of duplicated
 //! trees stays linear) and every new blob is recorded with the first commit and path that
-//! introduced it. Only small indices into an interned commit and path table are stored per
-//! blob, so memory grows with distinct blobs, not with commits. Reading the blobs, the
-//! expensive part, runs in parallel with one repository handle per worker thread, because a
-//! libgit2 repository is not `Sync`.
+//! introduced it. Path allowlists apply per location, through a path predicate the caller
+//! passes (the walker knows nothing of rules): a blob is recorded at its first path they do not
+//! cover, one seen at covered paths only is not read, and a tree holding such blobs is walked
+//! again where it reappears under another path, within a fixed budget. Only small indices into
+//! an interned commit and path table are stored per blob, so memory grows with distinct blobs,
+//! not with commits. Reading the blobs, the expensive part, runs in parallel with one
+//! repository handle per worker thread, because a libgit2 repository is not `Sync`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use git2::{
-    BranchType, ErrorCode, FileMode, ObjectType, Odb, Oid, ReferenceType, Repository, Sort,
+    BranchType, ErrorCode, FileMode, ObjectType, Odb, Oid, ReferenceType, Repository, Sort, Tree,
+    TreeEntry,
 };
 use thiserror::Error;
 
@@ -36,6 +41,12 @@ pub enum GitError {
     BadRange(String),
     #[error("cannot read the index {path}: {message}")]
     Index { path: PathBuf, message: String },
+    #[error("{file} at commit {commit} is larger than {limit} bytes: too large to be a config or ignore file")]
+    FileTooLarge {
+        file: String,
+        commit: String,
+        limit: u64,
+    },
     /// libgit2's message alone: it already says what failed, and an error chain that also
     /// listed the libgit2 error as its source would print it twice.
     #[error("git: {}", .0.message())]
@@ -238,10 +249,14 @@ impl GitRepo {
     }
 
     /// Walks the selected commits oldest first and records every blob they introduce.
-    /// `on_commit` is called after each commit with the number walked so far.
+    /// `allowlisted` says which paths are not to be reported (a path predicate, nothing of
+    /// rules): a blob is recorded at its first location outside them, and one that only ever
+    /// appears at allowlisted paths is not scanned. `on_commit` is called after each commit
+    /// with the number walked so far.
     pub fn walk(
         &self,
         selection: &Selection,
+        allowlisted: &dyn Fn(&str) -> bool,
         on_commit: &mut dyn FnMut(usize),
     ) -> Result<History, GitError> {
         let mut notes = Vec::new();
@@ -263,7 +278,7 @@ impl GitRepo {
         }
         let commits: Vec<Oid> = revwalk.collect::<Result<_, _>>()?;
 
-        let mut walker = TreeWalker::new(&self.repo);
+        let mut walker = TreeWalker::new(&self.repo, allowlisted);
         if !hidden.is_empty() {
             // Blobs that the hidden commits already have, or that a commit in the range
             // inherits from a parent outside it, were not introduced by the range.
@@ -293,6 +308,14 @@ impl GitRepo {
             notes.push(format!(
                 "{path} is a submodule: not scanned (scan its repository separately)"
             ));
+        }
+        if walker.waived {
+            notes.push(
+                "path allowlists were not applied to this history: its trees are copied under \
+                 too many paths to check every location, so blobs at allowlisted paths were \
+                 scanned too"
+                    .to_string(),
+            );
         }
         Ok(walker.finish(self.git_dir().to_path_buf(), commits.len(), notes))
     }
@@ -325,6 +348,45 @@ impl GitRepo {
         Ok(blobs)
     }
 
+    /// The commit `rev` names, as a full id; `None` when it names none here (a ref this clone
+    /// lacks, an unborn HEAD).
+    pub fn resolve_commit(&self, rev: &str) -> Option<String> {
+        self.commit(rev).ok().map(|id| id.to_string())
+    }
+
+    /// The entry `name` at the top of the tree of commit `rev`, read as a config or ignore
+    /// file is: only a regular file's content (at most `limit` bytes), never what a symlink
+    /// points to.
+    pub fn root_file(&self, rev: &str, name: &str, limit: u64) -> Result<RootFile, GitError> {
+        let commit = self.commit(rev)?;
+        let tree = self.repo.find_commit(commit)?.tree()?;
+        let Some(entry) = tree.get_name(name) else {
+            return Ok(RootFile::Absent);
+        };
+        let mode = entry.filemode();
+        if mode == i32::from(FileMode::Link) {
+            return Ok(RootFile::NotRegular("a symbolic link"));
+        }
+        if mode != i32::from(FileMode::Blob) && mode != i32::from(FileMode::BlobExecutable) {
+            return Ok(RootFile::NotRegular(match entry.kind() {
+                Some(ObjectType::Commit) => "a submodule",
+                Some(ObjectType::Tree) => "a directory",
+                _ => "not a regular file",
+            }));
+        }
+        let odb = self.repo.odb()?;
+        let (size, _) = odb.read_header(entry.id())?;
+        if size as u64 > limit {
+            return Err(GitError::FileTooLarge {
+                file: name.to_string(),
+                commit: commit.to_string(),
+                limit,
+            });
+        }
+        let content = odb.read(entry.id())?.data().to_vec();
+        Ok(RootFile::Regular(content))
+    }
+
     /// Author, date and summary of a commit.
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
         let commit = self.repo.find_commit(id)?;
@@ -341,6 +403,16 @@ impl GitRepo {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// An entry at the top of a commit's tree, as `GitRepo::root_file` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootFile {
+    Absent,
+    /// A regular file's content.
+    Regular(Vec<u8>),
+    /// Something else by that name, never followed: what it is.
+    NotRegular(&'static str),
 }
 
 /// Where a blob first appeared.
@@ -373,6 +445,9 @@ pub struct History {
     blobs: Vec<BlobRecord>,
     /// Commits walked, including those that introduced nothing.
     pub commits_walked: usize,
+    /// Whether blobs at allowlisted paths are in `blobs` too (see `REWALK_BUDGET`), so the
+    /// scan must not drop them by path.
+    pub path_allowlists_waived: bool,
     /// Things the user should know (submodules, refs that name no commit).
     pub notes: Vec<String>,
     /// Objects that could not be read during the walk.
@@ -501,12 +576,89 @@ type OidMap<V> = HashMap<Oid, V, BuildHasherDefault<OidHasher>>;
 /// Commit index of blobs that were present before a range and are not to be scanned.
 const BEFORE_RANGE: u32 = u32::MAX;
 
+/// Work allowed for walking trees again because they reappear under a new path (entries plus
+/// prefix bytes): past this, path allowlists are waived rather than letting a crafted history
+/// (a "git bomb" under an allowlisted directory) make the walk exponential.
+const REWALK_BUDGET: usize = 1 << 22;
+
+/// Where a blob is recorded: its first location outside the allowlisted paths, or, while it
+/// has been seen at allowlisted paths only, the first of those.
+#[derive(Debug, Clone, Copy)]
+struct BlobSlot {
+    commit: u32,
+    path: u32,
+    allowlisted_only: bool,
+}
+
+/// A tree being walked: where it sits, how far its entries are done, and whether a blob under
+/// it has been seen at allowlisted paths only (then a copy of the tree at another path must
+/// be walked again: there, the blob may not be allowlisted).
+struct Frame<'r> {
+    tree: Tree<'r>,
+    prefix: String,
+    next: usize,
+    again: bool,
+    tainted: bool,
+}
+
+/// The prefixes a tree holding blobs seen at allowlisted paths only was walked at: almost
+/// always one.
+enum WalkedAt {
+    One(Box<str>),
+    Many(HashSet<Box<str>>),
+}
+
+impl WalkedAt {
+    fn contains(&self, prefix: &str) -> bool {
+        match self {
+            WalkedAt::One(walked) => **walked == *prefix,
+            WalkedAt::Many(walked) => walked.contains(prefix),
+        }
+    }
+
+    fn insert(&mut self, prefix: Box<str>) {
+        match self {
+            WalkedAt::One(walked) if *walked != prefix => {
+                let first = std::mem::take(walked);
+                *self = WalkedAt::Many(HashSet::from([first, prefix]));
+            }
+            WalkedAt::One(_) => {}
+            WalkedAt::Many(walked) => {
+                walked.insert(prefix);
+            }
+        }
+    }
+}
+
+/// What one tree entry asks of the walk.
+enum Step {
+    Skip,
+    /// A subtree to walk (`again`: already walked at another prefix).
+    Enter {
+        id: Oid,
+        prefix: String,
+        again: bool,
+    },
+    /// A subtree not walked again that holds blobs seen at allowlisted paths only.
+    Taint,
+    Blob {
+        id: Oid,
+        path: String,
+    },
+    Gitlink(String),
+}
+
 /// State of one history walk.
 struct TreeWalker<'r> {
     repo: &'r Repository,
+    allowlisted: &'r dyn Fn(&str) -> bool,
     seen_trees: OidSet,
-    /// Blob id → (commit index, path index).
-    blobs: OidMap<(u32, u32)>,
+    /// Trees holding a blob seen at allowlisted paths only → the prefixes they were walked at.
+    tainted_trees: OidMap<WalkedAt>,
+    rewalk_budget: usize,
+    /// Set once the budget is spent: every path counts as not allowlisted from then on.
+    waived: bool,
+    blobs: OidMap<BlobSlot>,
     commits: Vec<Oid>,
     paths: Vec<Box<str>>,
     path_ids: HashMap<Box<str>, u32>,
@@ -515,10 +667,14 @@ struct TreeWalker<'r> {
 }
 
 impl<'r> TreeWalker<'r> {
-    fn new(repo: &'r Repository) -> Self {
+    fn new(repo: &'r Repository, allowlisted: &'r dyn Fn(&str) -> bool) -> Self {
         TreeWalker {
             repo,
+            allowlisted,
             seen_trees: OidSet::default(),
+            tainted_trees: OidMap::default(),
+            rewalk_budget: REWALK_BUDGET,
+            waived: false,
             blobs: OidMap::default(),
             commits: Vec::new(),
             paths: Vec::new(),
@@ -529,55 +685,192 @@ impl<'r> TreeWalker<'r> {
     }
 
     /// Records the blobs under `tree` that no earlier tree had, as introduced by `commit`
-    /// (`None`: known before the range, never scanned).
+    /// (`None`: known before the range, never scanned), and the blobs seen so far at
+    /// allowlisted paths only that appear here at a path that is not. Depth first and
+    /// post-order, so a tree met again is either finished, with its taint known, or skipped.
     fn visit(&mut self, tree: Oid, commit: Option<Oid>) {
-        if !self.seen_trees.insert(tree) {
-            return;
-        }
         // The commit gets an index only once it introduces a blob, so the commit table holds
         // introducing commits only.
         let mut commit_index = None;
-        let mut stack = vec![(tree, String::new())];
-        while let Some((id, prefix)) = stack.pop() {
-            let tree = match self.repo.find_tree(id) {
-                Ok(tree) => tree,
-                Err(e) => {
-                    let at = if prefix.is_empty() { "/" } else { &prefix };
-                    self.problems
-                        .push(format!("{at}: cannot read tree {id}: {}", e.message()));
-                    continue;
-                }
+        let mut stack: Vec<Frame<'r>> = Vec::new();
+        match self.wants(tree, "") {
+            Some(again) => self.enter(&mut stack, tree, String::new(), again),
+            None => return,
+        }
+        while let Some(frame) = stack.last_mut() {
+            let step = match frame.tree.get(frame.next) {
+                Some(entry) => Some(self.step(&entry, &frame.prefix, commit.is_some())),
+                None => None,
             };
-            for entry in tree.iter() {
-                let id = entry.id();
-                match entry.kind() {
-                    Some(ObjectType::Tree) if self.seen_trees.insert(id) => {
-                        stack.push((id, join(&prefix, entry.name_bytes(), "/")));
+            frame.next += 1;
+            let Some(step) = step else {
+                if let Some(done) = stack.pop() {
+                    self.leave(done, stack.last_mut());
+                }
+                continue;
+            };
+            match step {
+                Step::Skip => {}
+                Step::Enter { id, prefix, again } => self.enter(&mut stack, id, prefix, again),
+                Step::Taint => taint(&mut stack),
+                Step::Blob { id, path } => {
+                    let allowlisted = self.is_allowlisted(&path);
+                    if allowlisted {
+                        taint(&mut stack);
                     }
-                    Some(ObjectType::Blob) => {
-                        // A symlink's blob is its target path, not content; `dir` skips
-                        // symlinks too.
-                        if entry.filemode() == i32::from(FileMode::Link)
-                            || self.blobs.contains_key(&id)
-                        {
-                            continue;
-                        }
-                        let commit = match commit {
-                            None => BEFORE_RANGE,
-                            Some(commit) => *commit_index.get_or_insert_with(|| {
-                                self.commits.push(commit);
-                                (self.commits.len() - 1) as u32
-                            }),
-                        };
-                        let path = self.intern(&join(&prefix, entry.name_bytes(), ""));
-                        self.blobs.insert(id, (commit, path));
+                    let known = self.blobs.contains_key(&id);
+                    if allowlisted && known {
+                        continue;
                     }
-                    Some(ObjectType::Commit) if commit.is_some() => {
-                        self.gitlinks.insert(join(&prefix, entry.name_bytes(), ""));
-                    }
-                    _ => {}
+                    let commit = match commit {
+                        None => BEFORE_RANGE,
+                        Some(commit) => *commit_index.get_or_insert_with(|| {
+                            self.commits.push(commit);
+                            (self.commits.len() - 1) as u32
+                        }),
+                    };
+                    let path = self.intern(&path);
+                    self.blobs.insert(
+                        id,
+                        BlobSlot {
+                            commit,
+                            path,
+                            allowlisted_only: allowlisted,
+                        },
+                    );
+                }
+                Step::Gitlink(path) => {
+                    self.gitlinks.insert(path);
                 }
             }
+        }
+    }
+
+    /// What to do with one entry of the tree at `prefix`. A blob is only looked at further
+    /// when it is new, or seen so far at allowlisted paths only (and not at this one).
+    fn step(&mut self, entry: &TreeEntry<'_>, prefix: &str, in_range: bool) -> Step {
+        let id = entry.id();
+        match entry.kind() {
+            Some(ObjectType::Tree) => {
+                if self.seen_trees.insert(id) {
+                    let prefix = join(prefix, entry.name_bytes(), "/");
+                    return Step::Enter {
+                        id,
+                        prefix,
+                        again: false,
+                    };
+                }
+                if !self.tainted_trees.contains_key(&id) {
+                    return Step::Skip;
+                }
+                let prefix = join(prefix, entry.name_bytes(), "/");
+                if self.walks_again(id, &prefix) {
+                    Step::Enter {
+                        id,
+                        prefix,
+                        again: true,
+                    }
+                } else {
+                    Step::Taint
+                }
+            }
+            // A symlink's blob is its target path, not content; `dir` skips symlinks too.
+            Some(ObjectType::Blob) if entry.filemode() != i32::from(FileMode::Link) => {
+                let Some(slot) = self.blobs.get(&id).copied() else {
+                    let path = join(prefix, entry.name_bytes(), "");
+                    return Step::Blob { id, path };
+                };
+                if !slot.allowlisted_only {
+                    return Step::Skip;
+                }
+                // Seen again where it was recorded (an allowlisted directory that changed
+                // elsewhere): no need to build the path and ask again.
+                if is_at(&self.paths[slot.path as usize], prefix, entry.name_bytes()) {
+                    return Step::Taint;
+                }
+                let path = join(prefix, entry.name_bytes(), "");
+                Step::Blob { id, path }
+            }
+            Some(ObjectType::Commit) if in_range => {
+                Step::Gitlink(join(prefix, entry.name_bytes(), ""))
+            }
+            _ => Step::Skip,
+        }
+    }
+
+    /// Whether the tree `id` at `prefix` is to be walked: `Some(false)` the first time it is
+    /// seen, `Some(true)` again (see `walks_again`), `None` otherwise.
+    fn wants(&mut self, id: Oid, prefix: &str) -> Option<bool> {
+        if self.seen_trees.insert(id) {
+            return Some(false);
+        }
+        self.walks_again(id, prefix).then_some(true)
+    }
+
+    /// Whether the tree `id`, already walked, is walked again at `prefix`: when it holds blobs
+    /// seen at allowlisted paths only and was never walked at this prefix.
+    fn walks_again(&self, id: Oid, prefix: &str) -> bool {
+        !self.waived
+            && self
+                .tainted_trees
+                .get(&id)
+                .is_some_and(|walked| !walked.contains(prefix))
+    }
+
+    /// Reads the tree `id` and puts it on the stack to walk.
+    fn enter(&mut self, stack: &mut Vec<Frame<'r>>, id: Oid, prefix: String, again: bool) {
+        match self.repo.find_tree(id) {
+            Ok(tree) => {
+                if again {
+                    self.charge(1 + tree.len() + prefix.len());
+                }
+                stack.push(Frame {
+                    tree,
+                    prefix,
+                    next: 0,
+                    again,
+                    tainted: false,
+                });
+            }
+            Err(e) => {
+                let at = if prefix.is_empty() { "/" } else { &prefix };
+                self.problems
+                    .push(format!("{at}: cannot read tree {id}: {}", e.message()));
+            }
+        }
+    }
+
+    /// Notes whether a finished tree holds blobs seen at allowlisted paths only, and at which
+    /// prefix, and passes that on to its parent; a tree walked again that no longer holds
+    /// any is forgotten.
+    fn leave(&mut self, done: Frame<'r>, parent: Option<&mut Frame<'r>>) {
+        if done.tainted {
+            let prefix = done.prefix.into_boxed_str();
+            match self.tainted_trees.entry(done.tree.id()) {
+                Entry::Occupied(mut walked) => walked.get_mut().insert(prefix),
+                Entry::Vacant(slot) => {
+                    slot.insert(WalkedAt::One(prefix));
+                }
+            }
+            if let Some(parent) = parent {
+                parent.tainted = true;
+            }
+        } else if done.again {
+            self.tainted_trees.remove(&done.tree.id());
+        }
+    }
+
+    /// Whether `path` is allowlisted, unless allowlists were waived.
+    fn is_allowlisted(&self, path: &str) -> bool {
+        !self.waived && (self.allowlisted)(path)
+    }
+
+    /// Spends `work` of the budget for walking trees again; waives path allowlists once it is
+    /// spent.
+    fn charge(&mut self, work: usize) {
+        match self.rewalk_budget.checked_sub(work) {
+            Some(left) => self.rewalk_budget = left,
+            None => self.waived = true,
         }
     }
 
@@ -593,12 +886,28 @@ impl<'r> TreeWalker<'r> {
 
     /// The blobs to scan, sorted by path and then newest first: consecutive versions of a
     /// file share delta chains, so reading them together keeps libgit2's delta-base cache warm.
-    fn finish(self, git_dir: PathBuf, commits_walked: usize, notes: Vec<String>) -> History {
+    fn finish(mut self, git_dir: PathBuf, commits_walked: usize, notes: Vec<String>) -> History {
+        let waived = self.waived;
+        if waived && self.blobs.values().any(|slot| slot.commit == BEFORE_RANGE) {
+            // Waived, the walk may have skipped a copy the range makes, at a path no allowlist
+            // covers, of a blob its base holds at allowlisted paths only: fail the check
+            // rather than pass it.
+            self.problems.push(
+                "path allowlists were waived in a range scan, so copies of blobs its base holds \
+                 at allowlisted paths only could not be followed (trees copied under too many \
+                 paths)"
+                    .to_string(),
+            );
+        }
         let mut blobs: Vec<BlobRecord> = self
             .blobs
             .into_iter()
-            .filter(|&(_, (commit, _))| commit != BEFORE_RANGE)
-            .map(|(id, (commit, path))| BlobRecord { id, commit, path })
+            .filter(|(_, slot)| slot.commit != BEFORE_RANGE && (waived || !slot.allowlisted_only))
+            .map(|(id, slot)| BlobRecord {
+                id,
+                commit: slot.commit,
+                path: slot.path,
+            })
             .collect();
         blobs.sort_unstable_by(|a, b| {
             (&self.paths[a.path as usize], b.commit).cmp(&(&self.paths[b.path as usize], a.commit))
@@ -609,9 +918,25 @@ impl<'r> TreeWalker<'r> {
             paths: self.paths,
             blobs,
             commits_walked,
+            path_allowlists_waived: waived,
             notes,
             problems: self.problems,
         }
+    }
+}
+
+/// Whether `path` is `prefix` followed by `name` (a name that is not UTF-8 never is: paths
+/// hold it with replacement characters).
+fn is_at(path: &str, prefix: &str, name: &[u8]) -> bool {
+    path.len() == prefix.len() + name.len()
+        && path.starts_with(prefix)
+        && path.as_bytes()[prefix.len()..] == *name
+}
+
+/// Marks the tree being walked as holding a blob seen at allowlisted paths only.
+fn taint(stack: &mut [Frame<'_>]) {
+    if let Some(frame) = stack.last_mut() {
+        frame.tainted = true;
     }
 }
 
@@ -670,6 +995,27 @@ mod tests {
         assert_eq!(rfc3339(-86_400, 0), "1969-12-31T00:00:00+00:00");
         assert_eq!(rfc3339(i64::MAX, 60), "9999-12-31T23:59:59+01:00");
         assert_eq!(rfc3339(i64::MIN, -60), "0001-01-01T00:00:00-01:00");
+    }
+
+    #[test]
+    fn a_recorded_path_is_recognised_from_its_prefix_and_name() {
+        assert!(is_at("vendor/x.env", "vendor/", b"x.env"));
+        assert!(is_at("x.env", "", b"x.env"));
+        assert!(!is_at("vendor/x.env", "vendor/", b"y.env"));
+        assert!(!is_at("vendor/x.env", "vend/", b"orx.env"));
+        assert!(!is_at("vendor/x.envy", "vendor/", b"x.env"));
+        // A name that is not UTF-8 is held with a replacement character: never equal.
+        assert!(!is_at("vendor/\u{fffd}", "vendor/", b"\xff"));
+    }
+
+    #[test]
+    fn walked_prefixes_grow_from_one_to_a_set() {
+        let mut walked = WalkedAt::One("vendor/a/".into());
+        walked.insert("vendor/a/".into());
+        assert!(matches!(walked, WalkedAt::One(_)));
+        walked.insert("src/a/".into());
+        assert!(walked.contains("vendor/a/") && walked.contains("src/a/"));
+        assert!(!walked.contains("lib/a/"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! read from the index (never the working tree), with the lines the commit adds, numbered as in
 //! the staged file. Before the first commit, everything staged is added.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,25 @@ pub struct Change {
     old: Oid,
     /// The staged blob.
     new: Oid,
+    /// For a file moved here (`git mv`, or a rename git detects): the paths it left.
+    moved_from: Vec<String>,
+}
+
+impl Change {
+    /// Applies path allowlists to a move, `reported(path)` saying whether findings at `path`
+    /// are reported: a file moved from such a path adds only the lines it changes (none,
+    /// moved as it was), but one moved out of allowlisted paths only is judged whole, as new:
+    /// its lines were never reported where they were. Whether the change is left to scan.
+    pub fn judge_move(&mut self, reported: &dyn Fn(&str) -> bool) -> bool {
+        if self.moved_from.is_empty() {
+            return true;
+        }
+        if self.moved_from.iter().any(|from| reported(from)) {
+            return !self.old.is_zero();
+        }
+        self.old = Oid::zero();
+        true
+    }
 }
 
 /// What a staged file becomes: content to scan, a deliberate skip, or an error.
@@ -106,14 +125,20 @@ impl StagedChanges {
         if let Some(index) = git_index::parse(&data) {
             let head_id = head.as_ref().map(Tree::id);
             diff.dir(&self.repo, head_id, b"", &index.entries, &index)?;
-            // A file added with the content of one deleted (`git mv`) adds no line.
-            let removed = &diff.removed;
-            diff.changes
-                .retain(|c| !(c.old.is_zero() && removed.contains(&c.new)));
+            // A file added with the content of one deleted (`git mv`) is a move (see
+            // `Change::judge_move`).
+            for change in &mut diff.changes {
+                if change.old.is_zero() {
+                    if let Some(from) = diff.removed.get(&change.new) {
+                        change.moved_from.clone_from(from);
+                    }
+                }
+            }
             // An edited rename needs content similarity: leave commits that still delete and
             // add to libgit2.
             let deletes = diff.retyped || !diff.removed.is_empty();
-            if !(deletes && diff.changes.iter().any(|c| c.old.is_zero())) {
+            let added = |c: &Change| c.old.is_zero() && c.moved_from.is_empty();
+            if !(deletes && diff.changes.iter().any(added)) {
                 return Ok((diff.changes, diff.notes));
             }
         }
@@ -157,10 +182,17 @@ impl StagedChanges {
                 notes.push(submodule_note(&path));
                 continue;
             }
+            let moved = matches!(delta.status(), Delta::Renamed | Delta::Copied);
+            let moved_from = moved
+                .then(|| delta.old_file().path_bytes())
+                .flatten()
+                .map(|from| vec![String::from_utf8_lossy(from).into_owned()])
+                .unwrap_or_default();
             changes.push(Change {
                 path,
                 old: delta.old_file().id(),
                 new: new.id(),
+                moved_from,
             });
         }
         Ok((changes, notes))
@@ -230,8 +262,8 @@ fn submodule_note(path: &str) -> String {
 struct TreeIndexDiff {
     changes: Vec<Change>,
     notes: Vec<String>,
-    /// The blobs of HEAD's paths that the index no longer has.
-    removed: HashSet<Oid>,
+    /// The blobs of HEAD's paths that the index no longer has, and those paths.
+    removed: HashMap<Oid, Vec<String>>,
     /// Whether a path changed between file and directory.
     retyped: bool,
 }
@@ -302,20 +334,29 @@ impl TreeIndexDiff {
                 path,
                 old,
                 new: entry.oid,
+                moved_from: Vec::new(),
             });
         }
-        for (id, mode) in in_head.into_values() {
+        for (name, (id, mode)) in in_head {
+            let mut path = dir.to_vec();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(&name);
+            let path = String::from_utf8_lossy(&path).into_owned();
             if mode == i32::from(FileMode::Tree) {
                 // A deleted or moved directory: its blobs, to pair with added files.
                 repo.find_tree(id)?
-                    .walk(git2::TreeWalkMode::PreOrder, |_, entry| {
+                    .walk(git2::TreeWalkMode::PreOrder, |root, entry| {
                         if entry.kind() == Some(git2::ObjectType::Blob) {
-                            self.removed.insert(entry.id());
+                            let name = String::from_utf8_lossy(entry.name_bytes());
+                            let from = format!("{path}/{root}{name}");
+                            self.removed.entry(entry.id()).or_default().push(from);
                         }
                         git2::TreeWalkResult::Ok
                     })?;
             } else {
-                self.removed.insert(id);
+                self.removed.entry(id).or_default().push(path);
             }
         }
         Ok(())
