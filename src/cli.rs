@@ -89,11 +89,16 @@ pub struct GitArgs {
     pub refs: Vec<String>,
     /// Scan only blobs introduced by commits in A..B (reachable from B, not from A); for CI and
     /// pre-push. Blobs already in A's tree are not reported again.
-    #[arg(long, value_name = "A..B", conflicts_with_all = ["branch", "all", "refs", "since"])]
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["branch", "all", "refs"])]
     pub range: Option<String>,
-    /// Same as `--range REF..HEAD`.
-    #[arg(long, value_name = "REF", conflicts_with_all = ["branch", "all", "refs"])]
+    /// Only commits made on or after DATE, as `git log --since` (2024-01-31,
+    /// 2024-01-31T12:00:00Z, `2 weeks ago`; UTC unless the date has an offset). For the commits
+    /// after a revision, use `--range REV..HEAD`.
+    #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+    /// Only commits made on or before DATE (same forms as --since).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ use crate::app;
 use crate::cli::{CommonArgs, GitArgs};
 use crate::engine::Engine;
 use crate::finding::Finding;
+use crate::git_date;
 use crate::provenance;
 use crate::remediate::Exposure;
 use crate::report::ScanReport;
@@ -40,18 +41,12 @@ pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
         &PolicySource::WorkTree,
         |_| {},
     )?;
-    let target = match &selection {
-        Selection::Range { from, to } => format!(
-            "{from}..{to} in {}: {} commit(s)",
-            args.repo.display(),
-            scan.commits_walked
-        ),
-        _ => format!(
-            "git history of {}: {} commit(s)",
-            args.repo.display(),
-            scan.commits_walked
-        ),
-    };
+    let target = format!(
+        "git history of {} ({}): {} commit(s)",
+        args.repo.display(),
+        selection.describe(),
+        scan.commits_walked
+    );
     let report = scan.report(&target);
     app::emit(common, &report)?;
     Ok(app::exit_code(common, &report))
@@ -199,13 +194,8 @@ pub fn scan(
 }
 
 fn selection(args: &GitArgs) -> Result<Selection> {
-    Ok(if let Some(range) = &args.range {
+    let refs = if let Some(range) = &args.range {
         Selection::range(range)?
-    } else if let Some(since) = &args.since {
-        Selection::Range {
-            from: since.clone(),
-            to: "HEAD".into(),
-        }
     } else if args.all {
         Selection::All
     } else if !args.branch.is_empty() {
@@ -214,6 +204,23 @@ fn selection(args: &GitArgs) -> Result<Selection> {
         Selection::Refs(args.refs.clone())
     } else {
         Selection::Default
+    };
+    let now = git_date::now();
+    let date = |text: &Option<String>, flag: &str| {
+        text.as_deref()
+            .map(|t| git_date::parse(t, now))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+    };
+    let (since, until) = (date(&args.since, "--since")?, date(&args.until, "--until")?);
+    Ok(if since.is_none() && until.is_none() {
+        refs
+    } else {
+        Selection::Dated {
+            within: Box::new(refs),
+            since,
+            until,
+        }
     })
 }
 

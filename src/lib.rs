@@ -15,6 +15,7 @@ pub mod diag;
 pub mod engine;
 pub mod escape;
 pub mod finding;
+pub mod git_date;
 pub mod github_event;
 pub mod gitleaks;
 pub mod history;

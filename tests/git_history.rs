@@ -432,9 +432,12 @@ fn range_reports_only_blobs_new_in_the_range() {
     );
     ws.git.commit(&repo, "More", &[("README.md", "readme 2\n")]);
 
+    // Commits are dated one day apart from 2024-03-01: the third, "New key and a copy", is the
+    // first on 2024-03-03.
     for args in [
         vec!["--range", &format!("{base}..HEAD")],
-        vec!["--since", &base],
+        vec!["--since", "2024-03-03"],
+        vec!["--since", "2024-03-03T00:00:00+01:00", "--all"],
     ] {
         let args: Vec<&str> = args.iter().map(|s| s.as_ref()).collect();
         let scan = ws.scan(&repo, &args);
@@ -446,6 +449,25 @@ fn range_reports_only_blobs_new_in_the_range() {
         assert_eq!(f["commit"]["id"], added.as_str());
         assert_eq!(f["location"]["path"], "b.env");
     }
+
+    let until = ws.scan(&repo, &["--until", "2024-03-02T23:59:59Z"]);
+    assert_eq!(until.code, 1, "{}", until.stderr);
+    assert_eq!(until.findings().len(), 1);
+    assert_eq!(until.finding_for(&old)["location"]["path"], "a.env");
+    let later = ws.scan(&repo, &["--since", "2024-03-04"]);
+    assert_eq!(later.code, 0, "{}", later.stderr);
+    assert!(
+        later.stderr.contains("committed since 2024-03-04"),
+        "the summary says what was scanned: {}",
+        later.stderr
+    );
+    let a_ref = ws.scan(&repo, &["--since", &base]);
+    assert_eq!(a_ref.code, 2);
+    assert!(
+        a_ref.stderr.contains("--range REV..HEAD"),
+        "{}",
+        a_ref.stderr
+    );
 
     let empty = ws.scan(&repo, &["--range", "HEAD..HEAD"]);
     assert_eq!(empty.code, 0, "{}", empty.stderr);

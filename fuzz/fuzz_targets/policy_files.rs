@@ -1,6 +1,7 @@
 //! Arbitrary text as each file a scanned tree may plant to steer keyhound: `keyhound.toml`,
-//! `.gitleaks.toml` (with `[extend]` chains), `.keyhoundignore` and `.gitleaksignore`. Bad input must be an error value, never a panic; and an error about the text must
-//! not quote a long stretch of it (a planted "config" may really be a credentials file).
+//! `.gitleaks.toml` (with `[extend]` chains), `.keyhoundignore` and `.gitleaksignore`. Bad
+//! input must be an error value, never a panic; and an error about the text must not quote a
+//! long stretch of it (a planted "config" may really be a credentials file).
 
 #![no_main]
 

@@ -79,9 +79,46 @@ pub enum Selection {
         heads: Vec<String>,
         hide: Vec<String>,
     },
+    /// The commits of `within` whose committer date falls in the window (`--since`,
+    /// `--until`), as `git log` picks them; blobs their parents outside it have are not new.
+    Dated {
+        within: Box<Selection>,
+        /// Seconds since the Unix epoch, inclusive.
+        since: Option<i64>,
+        until: Option<i64>,
+    },
 }
 
 impl Selection {
+    /// What the selection scans, in words, for the report's summary.
+    pub fn describe(&self) -> String {
+        let list = |items: &[String]| items.join(", ");
+        match self {
+            Selection::Default => "HEAD, local branches and tags".into(),
+            Selection::All => "every ref".into(),
+            Selection::Branches(names) => format!("branches {}", list(names)),
+            Selection::Refs(revs) => list(revs),
+            Selection::Range { from, to } => format!("{from}..{to}"),
+            Selection::Hiding { heads, hide } if hide.is_empty() => list(heads),
+            Selection::Hiding { heads, .. } => format!("{} not on other branches", list(heads)),
+            Selection::Dated {
+                within,
+                since,
+                until,
+            } => {
+                let date = |t: i64| rfc3339(t, 0);
+                let mut text = within.describe();
+                if let Some(since) = since {
+                    text.push_str(&format!(", committed since {}", date(*since)));
+                }
+                if let Some(until) = until {
+                    text.push_str(&format!(", committed until {}", date(*until)));
+                }
+                text
+            }
+        }
+    }
+
     /// Parses `A..B`; an empty side means HEAD, as in git.
     pub fn range(text: &str) -> Result<Selection, GitError> {
         let bad = || GitError::BadRange(text.to_string());
@@ -242,6 +279,7 @@ impl GitRepo {
                 }
             }
             Selection::Range { to, .. } => tips.push(self.commit(to)?),
+            Selection::Dated { within, .. } => return self.tips(within, notes),
         }
         tips.sort_unstable();
         tips.dedup();
@@ -265,7 +303,15 @@ impl GitRepo {
         for tip in self.tips(selection, &mut notes)? {
             revwalk.push(tip)?;
         }
-        let hidden = match selection {
+        let (within, dates) = match selection {
+            Selection::Dated {
+                within,
+                since,
+                until,
+            } => (&**within, Some((*since, *until))),
+            other => (other, None),
+        };
+        let hidden = match within {
             Selection::Range { from, .. } => vec![self.commit(from)?],
             Selection::Hiding { hide, .. } => hide
                 .iter()
@@ -276,10 +322,21 @@ impl GitRepo {
         for &commit in &hidden {
             revwalk.hide(commit)?;
         }
-        let commits: Vec<Oid> = revwalk.collect::<Result<_, _>>()?;
+        let mut commits: Vec<Oid> = revwalk.collect::<Result<_, _>>()?;
+        if let Some((since, until)) = dates {
+            let in_window = |time: i64| {
+                since.map_or(true, |since| time >= since)
+                    && until.map_or(true, |until| time <= until)
+            };
+            commits.retain(|&id| {
+                self.repo
+                    .find_commit(id)
+                    .is_ok_and(|c| in_window(c.committer().when().seconds()))
+            });
+        }
 
         let mut walker = TreeWalker::new(&self.repo, allowlisted);
-        if !hidden.is_empty() {
+        if !hidden.is_empty() || dates.is_some() {
             // Blobs that the hidden commits already have, or that a commit in the range
             // inherits from a parent outside it, were not introduced by the range.
             let in_range: HashSet<Oid> = commits.iter().copied().collect();
