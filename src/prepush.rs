@@ -97,12 +97,14 @@ fn pushed(repo: &GitRepo, args: &PrePushArgs) -> Result<Option<Push>> {
     } else if io::stdin().is_terminal() {
         heads.push("HEAD".to_string());
     } else {
+        let mut lines = 0;
         for line in io::stdin().lock().lines() {
             let line = line.context("cannot read the refs to push from standard input")?;
             let fields: Vec<&str> = line.split_whitespace().collect();
             let [_, local, _, remote_id] = fields[..] else {
                 continue;
             };
+            lines += 1;
             if is_null(local) {
                 continue; // deleting a remote branch sends nothing
             }
@@ -113,6 +115,18 @@ fn pushed(repo: &GitRepo, args: &PrePushArgs) -> Result<Option<Push>> {
                 hide.push(remote_id.to_string());
                 remote_tip.get_or_insert_with(|| remote_id.to_string());
             }
+        }
+        if lines == 0 {
+            // git always names at least one ref: this is a script, a CI job or a GUI with
+            // nothing on standard input, which gets what a person at a terminal gets.
+            crate::diag::note(format_args!(
+                "no refs to push on standard input (git's pre-push hook passes them): scanning \
+                 the commits of HEAD that no remote-tracking branch{} has",
+                remote
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" of {r}"))
+            ));
+            heads.push("HEAD".to_string());
         }
     }
     let Some(head) = heads.first().cloned() else {

@@ -443,3 +443,38 @@ fn a_push_of_several_refs_is_judged_in_one_scan() {
     );
     assert!(!said.contains(&secret), "raw secret printed");
 }
+
+/// Scripts, CI jobs and GUIs run the hook's command with nothing on standard input: that once
+/// passed silently while the same command at a terminal found the secret.
+#[test]
+fn pre_push_with_no_refs_on_stdin_scans_what_the_remote_lacks_and_says_so() {
+    let repo = repo();
+    let remote = tempfile::tempdir().unwrap();
+    git_in(remote.path(), &["init", "-q", "--bare"]);
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let secret = Tokens::new(15).api();
+    repo.write("notes.txt", &format!("token {secret}\n"));
+    repo.commit("add");
+    repo.write("notes.txt", "token in the vault\n");
+    repo.commit("remove");
+
+    let path = repo.path().to_str().unwrap();
+    let run = keyhound(&["pre-push", "--repo", path], Some(""), &[&secret]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("notes.txt"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("no refs to push on standard input"),
+        "{}",
+        run.stderr
+    );
+
+    // Only deletions on standard input: nothing is sent, nothing is scanned.
+    let deletion = format!(
+        "(delete) {} refs/heads/old {}\n",
+        "0".repeat(40),
+        "1".repeat(40)
+    );
+    let run = keyhound(&["pre-push", "--repo", path], Some(&deletion), &[&secret]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
