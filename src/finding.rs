@@ -70,6 +70,9 @@ pub struct Provenance {
     pub summary: String,
     /// Whether the secret is still in the tree at HEAD.
     pub present_at_head: bool,
+    /// The branches and tags (short names) whose tip still holds the secret: where it must be
+    /// removed from, besides HEAD.
+    pub still_in: Vec<String>,
     /// Other places (commit, path, line) where the same secret appears: later versions of
     /// the file, other files, other branches.
     pub other_locations: Vec<OtherLocation>,

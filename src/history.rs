@@ -3,7 +3,6 @@
 //! same scan over the commits a GitHub event names. Errors that make the scan meaningless (no
 //! repository, a revision that is not there) stop it before any work.
 
-use std::collections::HashSet;
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -21,7 +20,7 @@ use crate::provenance;
 use crate::remediate::Exposure;
 use crate::report::ScanReport;
 use crate::scan::{Scanner, Summary};
-use crate::source::git::{GitRepo, Selection};
+use crate::source::git::{GitRepo, Holders, Selection};
 use crate::source::ChunkSink;
 use crate::trusted_policy::{self, PolicySource, ScanPolicy};
 
@@ -152,23 +151,24 @@ pub fn scan(
     progress.finish();
 
     let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    // A HEAD tree that cannot be read costs the "still at HEAD" flag, not the findings.
-    let at_head = if found.is_empty() {
-        HashSet::new()
+    // A tree that cannot be read costs the "still in HEAD" flags, not the findings.
+    let blobs: Vec<_> = found.iter().map(|(i, _)| history.origin(*i).blob).collect();
+    let holders = if blobs.is_empty() {
+        Holders::default()
     } else {
-        repo.blobs_at_head().unwrap_or_else(|e| {
+        repo.holders(&blobs).unwrap_or_else(|e| {
             scanner.error(
                 "HEAD",
                 &format!("cannot tell which secrets are still there: {e}"),
             );
-            HashSet::new()
+            Holders::default()
         })
     };
     let found = found
         .into_iter()
         .map(|(index, findings)| (history.origin(index), findings))
         .collect();
-    let merged = provenance::attribute(found, &at_head, &mut |id| repo.commit_info(id))?;
+    let merged = provenance::attribute(found, &holders, &mut |id| repo.commit_info(id))?;
     scanner.record(merged);
 
     let (mut findings, problems, mut summary) = scanner.finish();

@@ -1,22 +1,22 @@
 //! Provenance for history findings: one secret found in many blobs (every version of a file
 //! that kept it, copies on other branches) becomes one finding, placed where it was first
-//! introduced, with the commit's author, date and summary, whether HEAD still has it, and the
-//! other places it appears. Only blobs that produced findings get here, so this never costs a
+//! introduced, with the commit's author, date and summary, whether HEAD still has it, which
+//! branches and tags still do, and the other places it appears. Only blobs that produced findings get here, so this never costs a
 //! pass over the history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use git2::Oid;
 
 use crate::finding::{Finding, OtherLocation, Provenance};
-use crate::source::git::{BlobOrigin, CommitInfo, GitError};
+use crate::source::git::{BlobOrigin, CommitInfo, GitError, Holders};
 
 /// Merges the findings of each blob (with where the blob first appeared) into one finding per
-/// secret fingerprint. `at_head` holds the blobs of HEAD's tree; `commit_info` looks up a
-/// commit.
+/// secret fingerprint. `holders` says which blobs HEAD and each branch or tag still hold;
+/// `commit_info` looks up a commit.
 pub fn attribute(
     found: Vec<(BlobOrigin<'_>, Vec<Finding>)>,
-    at_head: &HashSet<Oid>,
+    holders: &Holders,
     commit_info: &mut dyn FnMut(Oid) -> Result<CommitInfo, GitError>,
 ) -> Result<Vec<Finding>, GitError> {
     let mut by_secret: HashMap<String, Vec<(BlobOrigin<'_>, Finding)>> = HashMap::new();
@@ -47,7 +47,14 @@ pub fn attribute(
                     &fb.rule,
                 ))
         });
-        let present_at_head = places.iter().any(|(o, _)| at_head.contains(&o.blob));
+        let present_at_head = places
+            .iter()
+            .any(|(o, _)| holders.at_head.contains(&o.blob));
+        let still_in: BTreeSet<&String> = places
+            .iter()
+            .filter_map(|(o, _)| holders.refs.get(&o.blob))
+            .flatten()
+            .collect();
         // Each other place once; the first place (the secret's introduction) is not one.
         let (first, first_finding) = &places[0];
         let mut seen: HashSet<(Oid, &str, usize)> = HashSet::new();
@@ -79,6 +86,7 @@ pub fn attribute(
             date: info.date,
             summary: info.summary,
             present_at_head,
+            still_in: still_in.into_iter().cloned().collect(),
             other_locations,
         });
         merged.push(finding);
@@ -151,9 +159,16 @@ mod tests {
                 ],
             ),
         ];
-        let at_head: HashSet<Oid> = [oid(2)].into();
+        let holders = Holders {
+            at_head: [oid(2)].into(),
+            refs: [
+                (oid(1), vec!["feature".to_string()]),
+                (oid(2), vec!["main".to_string(), "v1".to_string()]),
+            ]
+            .into(),
+        };
         let mut lookups = Vec::new();
-        let merged = attribute(found, &at_head, &mut |id| {
+        let merged = attribute(found, &holders, &mut |id| {
             lookups.push(id);
             Ok(CommitInfo {
                 id: id.to_string(),
@@ -178,6 +193,7 @@ mod tests {
         let provenance = first.commit.as_ref().unwrap();
         assert_eq!(provenance.id, oid(10).to_string());
         assert!(provenance.present_at_head);
+        assert_eq!(provenance.still_in, ["feature", "main", "v1"]);
         let others: Vec<(String, &str, usize)> = provenance
             .other_locations
             .iter()
@@ -192,6 +208,7 @@ mod tests {
         );
         let second = by_secret("other");
         assert_eq!(second.location.line, 4);
+        assert_eq!(second.commit.as_ref().unwrap().still_in, ["main", "v1"]);
         assert_eq!(second.commit.as_ref().unwrap().id, oid(20).to_string());
         assert_eq!(lookups.len(), 2, "each commit is looked up once");
     }

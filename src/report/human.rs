@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use super::{distinct_secrets, short_fingerprint, ScanReport};
 use crate::escape;
-use crate::finding::Finding;
+use crate::finding::{Finding, Provenance};
 use crate::remediate::Exposure;
 use crate::rules::Severity;
 
@@ -118,11 +118,7 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
             c.email,
             c.date,
             c.summary,
-            if c.present_at_head {
-                "still in HEAD"
-            } else {
-                "removed before HEAD"
-            }
+            where_it_is(c)
         );
         if !c.other_locations.is_empty() {
             text.push_str(&format!(
@@ -135,6 +131,23 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
         }
     }
     Ok(())
+}
+
+/// Whether a secret from history is still checked out anywhere: HEAD, or which branches and
+/// tags (a secret gone from HEAD may still sit at the tip of another branch).
+fn where_it_is(c: &Provenance) -> String {
+    const NAMED: usize = 5;
+    if c.present_at_head {
+        return "still in HEAD".into();
+    }
+    if c.still_in.is_empty() {
+        return "removed from every branch and tag".into();
+    }
+    let mut names = c.still_in[..c.still_in.len().min(NAMED)].join(", ");
+    if c.still_in.len() > NAMED {
+        names.push_str(&format!(" and {} more", c.still_in.len() - NAMED));
+    }
+    format!("not in HEAD; still in {names}")
 }
 
 /// The text of the secret as it appears in the context line.

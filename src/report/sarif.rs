@@ -290,6 +290,7 @@ fn result_properties(f: &Finding) -> PropertyBag {
         extra.insert("author".to_string(), json!(c.author));
         extra.insert("date".to_string(), json!(c.date));
         extra.insert("presentAtHead".to_string(), json!(c.present_at_head));
+        extra.insert("stillIn".to_string(), json!(c.still_in));
     }
     PropertyBag::builder().additional_properties(extra).build()
 }
@@ -469,6 +470,7 @@ mod tests {
             date: "2024-05-01T10:00:00Z".into(),
             summary: "add config".into(),
             present_at_head: true,
+            still_in: vec!["main".into()],
             other_locations: Vec::new(),
         });
         let critical = finding(&rules, 0, "a.env", 1);

@@ -377,32 +377,47 @@ impl GitRepo {
         Ok(walker.finish(self.git_dir().to_path_buf(), commits.len(), notes))
     }
 
-    /// Every blob in HEAD's tree; empty when HEAD is unborn.
-    pub fn blobs_at_head(&self) -> Result<HashSet<Oid>, GitError> {
-        let tree = match self.repo.head().and_then(|h| h.peel_to_tree()) {
-            Ok(tree) => tree.id(),
-            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
-                return Ok(HashSet::new())
+    /// Which of `blobs` HEAD's tree holds, and which branches and tags (local and
+    /// remote-tracking) still hold each: for "still in HEAD" and "still in feature" in reports.
+    /// Each distinct tree is read once, whatever the number of refs sharing it.
+    pub fn holders(&self, blobs: &[Oid]) -> Result<Holders, GitError> {
+        let index: HashMap<Oid, usize> = blobs.iter().enumerate().map(|(i, &b)| (b, i)).collect();
+        let mut contains = TreeContents::new(&self.repo, &index);
+        let mut holders = Holders::default();
+        match self.repo.head().and_then(|h| h.peel_to_tree()) {
+            Ok(tree) => {
+                let mask = contains.of(tree.id())?;
+                holders.at_head = blobs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| bit(&mask, *i))
+                    .map(|(_, &b)| b)
+                    .collect();
             }
+            Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {}
             Err(e) => return Err(e.into()),
-        };
-        let mut seen_trees = OidSet::default();
-        let mut blobs = HashSet::new();
-        let mut stack = vec![tree];
-        while let Some(id) = stack.pop() {
-            for entry in self.repo.find_tree(id)?.iter() {
-                match entry.kind() {
-                    Some(ObjectType::Tree) if seen_trees.insert(entry.id()) => {
-                        stack.push(entry.id())
-                    }
-                    Some(ObjectType::Blob) => {
-                        blobs.insert(entry.id());
-                    }
-                    _ => {}
+        }
+        for reference in self.repo.references()? {
+            let reference = reference?;
+            if !(reference.is_branch() || reference.is_remote() || reference.is_tag()) {
+                continue;
+            }
+            let Ok(tree) = reference.peel_to_tree() else {
+                continue;
+            };
+            let mask = contains.of(tree.id())?;
+            let name = String::from_utf8_lossy(reference.shorthand_bytes()).into_owned();
+            for (i, &blob) in blobs.iter().enumerate() {
+                if bit(&mask, i) {
+                    holders.refs.entry(blob).or_default().push(name.clone());
                 }
             }
         }
-        Ok(blobs)
+        for names in holders.refs.values_mut() {
+            names.sort_unstable();
+            names.dedup();
+        }
+        Ok(holders)
     }
 
     /// The commit `rev` names, as a full id; `None` when it names none here (a ref this clone
@@ -625,6 +640,80 @@ impl Hasher for OidHasher {
             }
         }
     }
+}
+
+/// Where the blobs that produced findings still are (see `GitRepo::holders`).
+#[derive(Debug, Default)]
+pub struct Holders {
+    /// The blobs HEAD's tree holds.
+    pub at_head: HashSet<Oid>,
+    /// For each blob, the short names of the branches and tags whose tip trees hold it.
+    pub refs: HashMap<Oid, Vec<String>>,
+}
+
+/// Which of a few target blobs each tree holds, as a bit set, remembered per tree so a tree
+/// shared by many refs (or many times within one) is read once.
+struct TreeContents<'r> {
+    repo: &'r Repository,
+    targets: &'r HashMap<Oid, usize>,
+    memo: HashMap<Oid, Vec<u64>>,
+}
+
+impl<'r> TreeContents<'r> {
+    fn new(repo: &'r Repository, targets: &'r HashMap<Oid, usize>) -> Self {
+        TreeContents {
+            repo,
+            targets,
+            memo: HashMap::new(),
+        }
+    }
+
+    /// The targets under tree `root`. Iterative (a crafted history can nest trees deeper than
+    /// a thread's stack): a tree is summed once all its subtrees have been.
+    fn of(&mut self, root: Oid) -> Result<Vec<u64>, GitError> {
+        let words = self.targets.len().div_ceil(64);
+        let mut stack = vec![(root, false)];
+        while let Some((id, children_done)) = stack.pop() {
+            if self.memo.contains_key(&id) {
+                continue;
+            }
+            let tree = self.repo.find_tree(id)?;
+            if !children_done {
+                stack.push((id, true));
+                for entry in tree.iter() {
+                    if entry.kind() == Some(ObjectType::Tree)
+                        && !self.memo.contains_key(&entry.id())
+                    {
+                        stack.push((entry.id(), false));
+                    }
+                }
+                continue;
+            }
+            let mut mask = vec![0u64; words];
+            for entry in tree.iter() {
+                match entry.kind() {
+                    Some(ObjectType::Blob) => {
+                        if let Some(&i) = self.targets.get(&entry.id()) {
+                            mask[i / 64] |= 1 << (i % 64);
+                        }
+                    }
+                    Some(ObjectType::Tree) => {
+                        if let Some(sub) = self.memo.get(&entry.id()) {
+                            mask.iter_mut().zip(sub).for_each(|(m, s)| *m |= s);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            self.memo.insert(id, mask);
+        }
+        Ok(self.memo.get(&root).cloned().unwrap_or_default())
+    }
+}
+
+/// Whether bit `i` of `mask` is set.
+fn bit(mask: &[u64], i: usize) -> bool {
+    mask.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
 type OidSet = HashSet<Oid, BuildHasherDefault<OidHasher>>;
