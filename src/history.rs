@@ -5,6 +5,7 @@
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -117,15 +118,18 @@ pub fn scan(
     let history = repo.walk(selection, &allowlisted, &mut |walked| {
         progress.walked(walked)
     })?;
-    if !common.quiet {
-        for note in &history.notes {
-            crate::diag::note(note);
+    // The spinner's line is cleared while anything else is printed, so the two never share it.
+    progress.suspend(|| {
+        if !common.quiet {
+            for note in &history.notes {
+                crate::diag::note(note);
+            }
         }
-    }
+        on_walked(history.commits_walked);
+    });
     for problem in &history.problems {
         scanner.error("<history>", problem);
     }
-    on_walked(history.commits_walked);
 
     progress.reading(history.len());
     let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
@@ -226,7 +230,16 @@ fn selection(args: &GitArgs) -> Result<Selection> {
 
 /// The progress display on stderr: a spinner while walking commits, then a bar over blobs.
 /// Shown only to a person at a terminal: never in CI, pre-commit hooks, or with `-q`.
-struct Progress(Option<ProgressBar>);
+struct Progress {
+    bar: Option<ProgressBar>,
+    /// Whether the bar shows a time estimate yet (see `read`).
+    estimating: AtomicBool,
+}
+
+/// Share of the blobs read, and time spent, before the bar estimates the time left: earlier
+/// the rate is that of the first, cache-cold batches and the estimate is noise.
+const ESTIMATE_AFTER_SHARE: u64 = 10;
+const ESTIMATE_AFTER: Duration = Duration::from_secs(3);
 
 impl Progress {
     fn new(common: &CommonArgs) -> Progress {
@@ -235,16 +248,19 @@ impl Progress {
             && io::stderr().is_terminal()
             && std::env::var_os("CI").is_none()
             && std::env::var_os("PRE_COMMIT").is_none();
-        Progress(wanted.then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_message("walking history");
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        }))
+        Progress {
+            bar: wanted.then(|| {
+                let bar = ProgressBar::new_spinner();
+                bar.set_message("walking history");
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            }),
+            estimating: AtomicBool::new(false),
+        }
     }
 
     fn walked(&self, commits: usize) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             if commits % 256 == 0 {
                 bar.set_message(format!("walking history: {commits} commits"));
             }
@@ -252,25 +268,40 @@ impl Progress {
     }
 
     fn reading(&self, blobs: usize) {
-        if let Some(bar) = &self.0 {
-            let style =
-                ProgressStyle::with_template("{bar:30} {pos}/{len} blobs, {elapsed} ({eta} left)")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
+        if let Some(bar) = &self.bar {
+            bar.set_style(style("{bar:30} {pos}/{len} blobs, {elapsed}"));
             bar.set_length(blobs as u64);
             bar.set_position(0);
         }
     }
 
     fn read(&self, blobs: u64) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.inc(blobs);
+            let far_enough = bar.position() * ESTIMATE_AFTER_SHARE
+                >= bar.length().unwrap_or(u64::MAX)
+                && bar.elapsed() >= ESTIMATE_AFTER;
+            if far_enough && !self.estimating.swap(true, Ordering::Relaxed) {
+                bar.set_style(style("{bar:30} {pos}/{len} blobs, {elapsed} ({eta} left)"));
+            }
+        }
+    }
+
+    /// Runs `print` with the progress line cleared, then draws it again.
+    fn suspend(&self, print: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
         }
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
