@@ -21,6 +21,7 @@ use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::keycheck;
 use crate::output_file;
+use crate::policy_file::{self, Origin, PolicyText};
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
 use crate::rules::{Confidence, Severity};
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Baseline(args) => match &args.target {
             BaselineTarget::Dir(args) => scan_dir(common, args, Delivery::Baseline),
             BaselineTarget::Stdin(args) => scan_stdin(common, args, Delivery::Baseline),
+            BaselineTarget::Git(args) => crate::history::record_baseline(common, args),
         },
         Command::Git(args) => crate::history::run(common, args),
         Command::Staged(args) => crate::staged::run(common, args),
@@ -142,10 +144,36 @@ pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
     Ok(policy)
 }
 
-/// Loads the baseline named by `--baseline` and the ignore files at `root`, and says once
-/// which ignore files were refused.
-pub fn load_known(common: &CommonArgs, root: &Path) -> Result<Suppressions> {
-    let known = Suppressions::load(common.baseline.as_deref(), root)?;
+/// Loads the baseline named by `--baseline` (else, unless `recording` a new baseline, the one
+/// `policy`'s config names) and the ignore files at `root`, and says once which files were
+/// refused.
+pub fn load_known(
+    common: &CommonArgs,
+    root: &Path,
+    policy: &Policy,
+    recording: bool,
+) -> Result<Suppressions> {
+    let mut known = Suppressions::load(common.baseline.as_deref(), root)?;
+    let config_baseline = policy.baseline.as_ref().filter(|_| !recording);
+    if let (None, Some(relative)) = (&common.baseline, config_baseline) {
+        // Beside a config the user named, trusted as that config is; beside one found in the
+        // scanned tree, a regular file in it.
+        let (path, origin) = match &common.config {
+            Some(config) => (
+                config.parent().unwrap_or(Path::new(".")).join(relative),
+                Origin::CommandLine,
+            ),
+            None => (root.join(relative), Origin::Tree),
+        };
+        match policy_file::read(&path, origin)? {
+            PolicyText::Text(text) => known.add_baseline(&text, &path)?,
+            PolicyText::Absent => bail!(
+                "the config's baseline {} does not exist (write it with `keyhound baseline`)",
+                path.display()
+            ),
+            PolicyText::Refused(note) => known.notes.push(note),
+        }
+    }
     if !common.quiet {
         for note in &known.notes {
             crate::diag::note(note);
@@ -176,11 +204,11 @@ pub fn scan_and_deliver(
     produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
     let started = Instant::now();
-    if delivery == Delivery::Baseline && common.baseline.is_some() {
-        bail!("--baseline hides findings from a report; a new baseline records every finding, so drop the flag");
+    if delivery == Delivery::Baseline {
+        refuse_baseline_flag(common)?;
     }
     let policy = load_policy(common, root)?;
-    let known = load_known(common, root)?;
+    let known = load_known(common, root, &policy, delivery == Delivery::Baseline)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure));
     produce(&scanner);
@@ -238,8 +266,16 @@ pub fn hide_known(
     }
 }
 
+/// `keyhound baseline …` with `--baseline`: refused, since a new baseline records every finding.
+pub fn refuse_baseline_flag(common: &CommonArgs) -> Result<()> {
+    if common.baseline.is_some() {
+        bail!("--baseline hides findings from a report; a new baseline records every finding, so drop the flag");
+    }
+    Ok(())
+}
+
 /// Writes a baseline to `--output` (or standard output) and says what it holds on stderr.
-fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
+pub fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
     write_output(common, |out| baseline::write(findings, out))?;
     if !common.quiet {
         let written = common.output.as_ref().map_or_else(

@@ -122,7 +122,8 @@ impl Suppressions {
         })
     }
 
-    fn add_baseline(&mut self, text: &str, path: &Path) -> Result<(), BaselineError> {
+    /// Adds the entries of baseline `text`, read from `path`.
+    pub fn add_baseline(&mut self, text: &str, path: &Path) -> Result<(), BaselineError> {
         let invalid = |message: String| BaselineError::Invalid {
             path: path.to_path_buf(),
             message,

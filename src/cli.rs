@@ -61,6 +61,8 @@ pub enum BaselineTarget {
     Dir(DirArgs),
     /// Standard input, as `keyhound stdin` reads it.
     Stdin(StdinArgs),
+    /// Git history, as `keyhound git` scans it.
+    Git(GitArgs),
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,9 @@ pub struct RawConfig {
     /// Allowlists for some rules only.
     #[serde(default)]
     pub rule_allowlist: Vec<RawAllowlist>,
+    /// A baseline whose findings are hidden, relative to this file's directory (so a hook or
+    /// CI job that runs with no flags uses it too); `--baseline` takes precedence.
+    pub baseline: Option<String>,
 }
 
 /// `[rules]`: start from the embedded pack or not, and which rule ids to drop.
@@ -81,6 +84,8 @@ pub struct Policy {
     pub allowlist: Allowlist,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
+    /// The config's `baseline`: a relative path inside the config's directory.
+    pub baseline: Option<PathBuf>,
     /// What the config asked for that keyhound does not do (unsupported gitleaks fields),
     /// to say once on stderr.
     pub notes: Vec<String>,
@@ -214,8 +219,33 @@ pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
             Vec::new(),
         ),
         source: (file != DEFAULTS).then(|| path.to_path_buf()),
+        baseline: raw
+            .baseline
+            .map(|b| inside_path(&b).map_err(|m| invalid(format!("field `baseline`: {m}"))))
+            .transpose()?,
         notes: Vec::new(),
     })
+}
+
+/// `text` as a path relative to the config's directory that stays inside it: a config from
+/// the scanned tree must not point keyhound at files elsewhere on the machine.
+fn inside_path(text: &str) -> Result<PathBuf, String> {
+    let path = Path::new(text);
+    let inside = !text.is_empty()
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if inside {
+        Ok(path.to_path_buf())
+    } else {
+        Err(format!(
+            "`{}` must be a path relative to the config's directory, inside it",
+            policy_file::excerpt(text)
+        ))
+    }
 }
 
 /// The embedded defaults, as when no config file is found.

@@ -501,6 +501,7 @@ pub fn compile(text: &str, path: &Path, origin: Origin) -> Result<Policy, Config
         }
     }
     Ok(Policy {
+        baseline: None,
         pack,
         // keyhound's default path allowlist is part of its defaults, as gitleaks' own is
         // part of its default config: it applies when the config extends the defaults.

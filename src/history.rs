@@ -52,6 +52,27 @@ pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
     Ok(app::exit_code(common, &report))
 }
 
+/// Runs `keyhound baseline git`: the scan `keyhound git` runs, written as a baseline.
+pub fn record_baseline(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
+    app::refuse_baseline_flag(common)?;
+    let repo = GitRepo::open(&args.repo)?;
+    let selection = selection(args)?;
+    let scan = scan(
+        common,
+        &repo,
+        &selection,
+        Exposure::Committed,
+        &PolicySource::WorkTreeRecording,
+        |_| {},
+    )?;
+    app::write_baseline(common, &scan.findings)?;
+    Ok(if scan.summary.errors > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// A finished history scan: the findings left after baselines and allowlists, and the engine
 /// whose rules a report describes.
 pub struct HistoryScan {

@@ -21,7 +21,7 @@ use crate::config::{self, Policy, CONFIG_NAMES};
 use crate::diag;
 use crate::finding::Finding;
 use crate::gitleaks;
-use crate::policy_file::{Origin, MAX_POLICY_FILE};
+use crate::policy_file::{self, Origin, MAX_POLICY_FILE};
 use crate::source::git::{GitRepo, RootFile};
 
 /// Where the policy comes from.
@@ -30,6 +30,9 @@ pub enum PolicySource {
     /// The repository's work tree: a person's own checkout (`keyhound git`), or a first push
     /// that has no base to trust.
     WorkTree,
+    /// The work tree, for recording a new baseline (`keyhound baseline git`): the baseline
+    /// the config names is not applied, or regenerating it would drop what it holds.
+    WorkTreeRecording,
     /// The tree of this commit: the base the scanned commits are judged against.
     Commit(String),
     /// No file from the repository: the embedded defaults and the command line.
@@ -45,12 +48,12 @@ pub struct ScanPolicy {
 /// Loads the policy from `source` (see the module documentation).
 pub fn load(common: &CommonArgs, repo: &GitRepo, source: &PolicySource) -> Result<ScanPolicy> {
     let files = match source {
-        PolicySource::WorkTree => {
+        PolicySource::WorkTree | PolicySource::WorkTreeRecording => {
             let root = repo.workdir().unwrap_or(repo.git_dir());
-            return Ok(ScanPolicy {
-                policy: app::load_policy(common, root)?,
-                known: app::load_known(common, root)?,
-            });
+            let policy = app::load_policy(common, root)?;
+            let recording = *source == PolicySource::WorkTreeRecording;
+            let known = app::load_known(common, root, &policy, recording)?;
+            return Ok(ScanPolicy { policy, known });
         }
         PolicySource::Commit(rev) => TreeFiles::read(repo, rev)?,
         PolicySource::Defaults => TreeFiles::default(),
@@ -72,10 +75,18 @@ pub fn load(common: &CommonArgs, repo: &GitRepo, source: &PolicySource) -> Resul
             policy
         }
     };
-    Ok(ScanPolicy {
-        policy,
-        known: files.suppressions(common.baseline.as_deref())?,
-    })
+    let mut known = files.suppressions(common.baseline.as_deref())?;
+    if let (None, Some(relative)) = (&common.baseline, &policy.baseline) {
+        match &common.config {
+            // Beside the config the user named, as that config is trusted.
+            Some(config) => {
+                let path = config.parent().unwrap_or(Path::new(".")).join(relative);
+                known.add_baseline(&policy_file::read_named(&path)?, &path)?;
+            }
+            None => files.add_baseline(repo, relative, &mut known)?,
+        }
+    }
+    Ok(ScanPolicy { policy, known })
 }
 
 /// Config file names in lookup order.
@@ -93,6 +104,8 @@ fn policy_names() -> impl Iterator<Item = &'static str> {
 struct TreeFiles {
     /// The commit, abbreviated, to name where a file came from.
     commit: String,
+    /// The commit's full id (empty for the defaults, which have no tree).
+    id: String,
     files: Vec<(&'static str, RootFile)>,
 }
 
@@ -100,10 +113,11 @@ impl TreeFiles {
     fn read(repo: &GitRepo, rev: &str) -> Result<TreeFiles> {
         let commit = repo.resolve_commit(rev).unwrap_or_else(|| rev.to_string());
         let files = policy_names()
-            .map(|name| Ok((name, repo.root_file(&commit, name, MAX_POLICY_FILE)?)))
+            .map(|name| Ok((name, repo.tree_file(&commit, name, MAX_POLICY_FILE)?)))
             .collect::<Result<_>>()?;
         Ok(TreeFiles {
             commit: commit.get(..7).unwrap_or(&commit).to_string(),
+            id: commit,
             files,
         })
     }
@@ -163,6 +177,33 @@ impl TreeFiles {
         Ok(config::defaults()?)
     }
 
+    /// Adds the baseline the commit's config names (a regular file of its tree) to `known`.
+    fn add_baseline(
+        &self,
+        repo: &GitRepo,
+        relative: &Path,
+        known: &mut Suppressions,
+    ) -> Result<()> {
+        let name = relative.to_string_lossy();
+        let shown = self.shown(&name);
+        match repo.tree_file(&self.id, &name, MAX_POLICY_FILE)? {
+            RootFile::Regular(bytes) => {
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", shown.display()))?;
+                known.add_baseline(&text, &shown)?;
+            }
+            RootFile::NotRegular(what) => known.notes.push(format!(
+                "{} is {what}, not a regular file: ignored",
+                shown.display()
+            )),
+            RootFile::Absent => bail!(
+                "the config's baseline {} does not exist in that commit",
+                shown.display()
+            ),
+        }
+        Ok(())
+    }
+
     /// The ignore files' suppressions, and `baseline`'s (a file named on the command line).
     fn suppressions(&self, baseline: Option<&Path>) -> Result<Suppressions> {
         let (keyhound, gitleaks) = (
@@ -213,7 +254,7 @@ pub fn change(
     head: &str,
 ) -> Result<Option<PolicyChange>> {
     let base = match base {
-        PolicySource::WorkTree => return Ok(None),
+        PolicySource::WorkTree | PolicySource::WorkTreeRecording => return Ok(None),
         PolicySource::Commit(rev) => TreeFiles::read(repo, rev)?,
         PolicySource::Defaults => TreeFiles::default(),
     };

@@ -227,3 +227,66 @@ fn baseline_of_standard_input_and_refused_misuse() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("keyhound.toml"), "{}", run.stderr);
 }
+
+/// A hook or CI job runs with no flags: a baseline must be usable from the config, by `dir`,
+/// `staged` and `git`, and regenerating it must not drop what it holds.
+#[test]
+fn a_baseline_named_in_the_config_is_used_by_every_scan_and_survives_regeneration() {
+    let mut tokens = Tokens::new(21);
+    let (repo, token, key) = repo_with_secrets(&mut tokens);
+    let path = repo.path().to_str().unwrap();
+    let history = |extra: &[&str]| {
+        keyhound(
+            &[&["baseline", "git", path, "-o"][..], extra].concat(),
+            None,
+            &[&token, &key],
+        )
+    };
+    let run = history(&[repo.join("keyhound-baseline.json").to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("baseline of 2 finding(s)"),
+        "{}",
+        run.stderr
+    );
+    // A top-level key: before the config's tables.
+    repo.write(
+        "keyhound.toml",
+        &format!("baseline = \"keyhound-baseline.json\"\n{}", acme_config("")),
+    );
+    repo.commit("use the baseline");
+
+    // Every scan: known secrets hidden, with no flag given.
+    for args in [&["dir", path][..], &["git", path], &["staged", path]] {
+        let run = keyhound(args, None, &[&token, &key]);
+        assert_eq!(run.code, 0, "{args:?}: {}\n{}", run.stdout, run.stderr);
+    }
+    // A new secret staged is still caught.
+    let fresh = tokens.api();
+    repo.write("new.env", &format!("ACME={fresh}\n"));
+    repo.git(&["add", "new.env"]);
+    let run = keyhound(&["staged", path], None, &[&fresh]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+
+    // Regenerated with the config in place: still both secrets, not an empty baseline.
+    let again = repo.join("again.json");
+    let run = history(&[again.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("baseline of 2 finding(s)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_config_baseline_outside_its_directory_is_refused() {
+    let repo = Repo::new();
+    repo.write(
+        "keyhound.toml",
+        &format!("baseline = \"../elsewhere.json\"\n{}", acme_config("")),
+    );
+    let run = keyhound(&["dir", repo.path().to_str().unwrap()], None, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("field `baseline`"), "{}", run.stderr);
+}

@@ -1003,3 +1003,54 @@ fn broken_head_config_is_a_notice_and_an_oversized_base_file_an_error() {
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("[extend] path"), "{}", run.stderr);
 }
+
+/// A baseline named in the base's config is read from the base's tree: it hides what it
+/// accepted, and a pull request that adds its own secret to the baseline file is still judged
+/// by the base's version.
+#[test]
+fn the_base_configs_baseline_is_read_from_the_base_commit() {
+    let ws = Workspace::new();
+    let seed = 412;
+    let mut tokens = Tokens::new(seed);
+    let (accepted, added) = (tokens.live(), tokens.live());
+    let entry = |secret: &str| {
+        format!(
+            "{{\"rule\": \"stripe-live-secret-key\", \"fingerprint\": \"{}\"}}",
+            fingerprint(secret)
+        )
+    };
+    let base_baseline = format!("{{\"version\": 1, \"findings\": [{}]}}", entry(&accepted));
+    let config = format!("baseline = \"ci/baseline.json\"\n{STRIPE_CONFIG}");
+    let (repo, base, head, secrets) = pull_request_repo(
+        &ws,
+        seed,
+        &[
+            (".keyhound.toml", config.as_str()),
+            ("ci/baseline.json", base_baseline.as_str()),
+        ],
+        |secrets| {
+            let both = format!(
+                "{{\"version\": 1, \"findings\": [{}, {}]}}",
+                format_args!(
+                    "{{\"rule\": \"stripe-live-secret-key\", \"fingerprint\": \"{}\"}}",
+                    fingerprint(&secrets[0])
+                ),
+                format_args!(
+                    "{{\"rule\": \"stripe-live-secret-key\", \"fingerprint\": \"{}\"}}",
+                    fingerprint(&secrets[1])
+                )
+            );
+            vec![("ci/baseline.json".into(), both)]
+        },
+    );
+    assert_eq!(secrets, [accepted, added.clone()]);
+    let run = ws.ci_without_config(
+        &repo,
+        "pull_request",
+        &pull_request_event(&base, &head),
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.assert_found(&[&added]);
+    run.assert_hides(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+}

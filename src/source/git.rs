@@ -426,13 +426,15 @@ impl GitRepo {
         self.commit(rev).ok().map(|id| id.to_string())
     }
 
-    /// The entry `name` at the top of the tree of commit `rev`, read as a config or ignore
+    /// The entry at path `name` (from the top) of the tree of commit `rev`, read as a config or ignore
     /// file is: only a regular file's content (at most `limit` bytes), never what a symlink
     /// points to.
-    pub fn root_file(&self, rev: &str, name: &str, limit: u64) -> Result<RootFile, GitError> {
+    pub fn tree_file(&self, rev: &str, name: &str, limit: u64) -> Result<RootFile, GitError> {
         let commit = self.commit(rev)?;
         let tree = self.repo.find_commit(commit)?.tree()?;
-        let Some(entry) = tree.get_name(name) else {
+        // A path below the top is looked up tree by tree: a symlinked directory on the way is
+        // a blob, so the lookup fails rather than following it.
+        let Ok(entry) = tree.get_path(Path::new(name)) else {
             return Ok(RootFile::Absent);
         };
         let mode = entry.filemode();
@@ -477,7 +479,7 @@ impl GitRepo {
     }
 }
 
-/// An entry at the top of a commit's tree, as `GitRepo::root_file` reads it.
+/// An entry of a commit's tree, as `GitRepo::tree_file` reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RootFile {
     Absent,
