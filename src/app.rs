@@ -59,6 +59,16 @@ pub enum Delivery {
 }
 
 fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<ExitCode> {
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        if args.paths.len() > 1 || args.no_ignore {
+            bail!("`-` (standard input) is scanned on its own: give no other path, and no --no-ignore");
+        }
+        let stdin = StdinArgs {
+            dash: None,
+            name: "<stdin>".into(),
+        };
+        return scan_stdin(common, &stdin, delivery);
+    }
     // A path that is not there is a mistake in the command, not a scan with an error in it.
     if let Some((path, e)) = args
         .paths

@@ -67,7 +67,7 @@ pub enum BaselineTarget {
 
 #[derive(Debug, Args)]
 pub struct DirArgs {
-    /// Files or directories to scan.
+    /// Files or directories to scan; `-` alone reads standard input, as `keyhound stdin`.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Also scan files that .gitignore, .ignore and similar files exclude.
@@ -174,6 +174,10 @@ pub enum FailOnArg {
 
 #[derive(Debug, Args)]
 pub struct StdinArgs {
+    /// `-`, for standard input, as other tools spell it (optional: the command reads nothing
+    /// else).
+    #[arg(value_name = "-", value_parser = clap::builder::PossibleValuesParser::new(["-"]))]
+    pub dash: Option<String>,
     /// Path to report for the stream (also used by path allowlists).
     #[arg(long, default_value = "<stdin>")]
     pub name: String,
