@@ -65,8 +65,10 @@ pub struct Provenance {
     pub id: String,
     pub author: String,
     pub email: String,
-    /// Commit time, RFC 3339.
+    /// Author time, RFC 3339: when the secret was written.
     pub date: String,
+    /// Commit time, RFC 3339: when it entered the history (differs after a rebase).
+    pub committer_date: String,
     pub summary: String,
     /// Whether the secret is still in the tree at HEAD.
     pub present_at_head: bool,

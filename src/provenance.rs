@@ -84,6 +84,7 @@ pub fn attribute(
             author: info.author,
             email: info.email,
             date: info.date,
+            committer_date: info.committer_date,
             summary: info.summary,
             present_at_head,
             still_in: still_in.into_iter().cloned().collect(),
@@ -175,6 +176,7 @@ mod tests {
                 author: "A".into(),
                 email: "a@example.com".into(),
                 date: "2024-01-01T00:00:00+00:00".into(),
+                committer_date: "2024-01-02T00:00:00+00:00".into(),
                 summary: "s".into(),
             })
         })

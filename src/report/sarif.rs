@@ -289,6 +289,7 @@ fn result_properties(f: &Finding) -> PropertyBag {
         extra.insert("commit".to_string(), json!(c.id));
         extra.insert("author".to_string(), json!(c.author));
         extra.insert("date".to_string(), json!(c.date));
+        extra.insert("committerDate".to_string(), json!(c.committer_date));
         extra.insert("presentAtHead".to_string(), json!(c.present_at_head));
         extra.insert("stillIn".to_string(), json!(c.still_in));
     }
@@ -468,6 +469,7 @@ mod tests {
             author: "Dev".into(),
             email: "dev@example.com".into(),
             date: "2024-05-01T10:00:00Z".into(),
+            committer_date: "2024-05-02T10:00:00Z".into(),
             summary: "add config".into(),
             present_at_head: true,
             still_in: vec!["main".into()],

@@ -143,8 +143,11 @@ pub struct CommitInfo {
     pub id: String,
     pub author: String,
     pub email: String,
-    /// Commit time, RFC 3339 with the committer's UTC offset.
+    /// Author time, RFC 3339 with the author's UTC offset: when the secret was written.
     pub date: String,
+    /// Commit time, RFC 3339 with the committer's UTC offset: when it entered this history
+    /// (later than `date` after a rebase or cherry-pick).
+    pub committer_date: String,
     pub summary: String,
 }
 
@@ -465,12 +468,14 @@ impl GitRepo {
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
         let commit = self.repo.find_commit(id)?;
         let author = commit.author();
-        let time = commit.time();
+        let written = author.when();
+        let committed = commit.time();
         Ok(CommitInfo {
             id: id.to_string(),
             author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
             email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-            date: rfc3339(time.seconds(), time.offset_minutes()),
+            date: rfc3339(written.seconds(), written.offset_minutes()),
+            committer_date: rfc3339(committed.seconds(), committed.offset_minutes()),
             summary: commit
                 .summary_bytes()
                 .map(|s| String::from_utf8_lossy(s).into_owned())
