@@ -52,6 +52,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 pub enum Delivery {
     /// A report in the chosen format; the exit code says whether there were findings.
     Report,
+    /// A report, for a check that a file skipped for size also fails (unless allowed).
+    Check { allow_skipped: bool },
     /// A baseline file (`keyhound baseline …`).
     Baseline,
 }
@@ -129,15 +131,18 @@ pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
     Ok(policy)
 }
 
-/// Builds the engine and scanner, lets `produce` feed the scanner, then writes the report.
-pub fn scan_and_report(
+/// Builds the engine and scanner, lets `produce` feed the scanner, then writes the report of
+/// a check (see `check_exit_code`).
+pub fn scan_and_check(
     common: &CommonArgs,
     root: &Path,
     target: &str,
     exposure: Exposure,
+    allow_skipped: bool,
     produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
-    scan_and_deliver(common, root, target, exposure, Delivery::Report, produce)
+    let delivery = Delivery::Check { allow_skipped };
+    scan_and_deliver(common, root, target, exposure, delivery, produce)
 }
 
 /// Builds the engine and scanner, lets `produce` feed the scanner, hides known findings
@@ -177,6 +182,15 @@ pub fn scan_and_deliver(
         Delivery::Report => {
             emit(common, &report)?;
             Ok(exit_code(common, &report))
+        }
+        Delivery::Check { allow_skipped } => {
+            emit(common, &report)?;
+            Ok(check_exit_code(
+                common,
+                &report,
+                Some(Severity::Low),
+                allow_skipped,
+            ))
         }
         Delivery::Baseline => {
             write_baseline(common, &findings)?;
@@ -330,6 +344,26 @@ pub fn create_private(path: &Path) -> Result<File> {
 /// 2 when something could not be read, else the findings code when there are findings, else 0.
 pub fn exit_code(common: &CommonArgs, report: &ScanReport) -> ExitCode {
     exit_code_failing_on(common, report, Some(Severity::Low))
+}
+
+/// The exit code of a check (`ci`, `staged`, `pre-push`): as `exit_code_failing_on`, except
+/// that a file skipped for size fails it with 2, like one that could not be read, unless
+/// `allow_skipped`: a check that passes must have seen everything it judges.
+pub fn check_exit_code(
+    common: &CommonArgs,
+    report: &ScanReport,
+    fail_on: Option<Severity>,
+    allow_skipped: bool,
+) -> ExitCode {
+    let skipped = report.summary.skipped;
+    if skipped > 0 && !allow_skipped {
+        eprintln!(
+            "keyhound: error: {skipped} file(s) not scanned (larger than --max-file-size): the \
+             check fails; raise the limit, or pass --allow-skipped to accept the gap"
+        );
+        return ExitCode::from(2);
+    }
+    exit_code_failing_on(common, report, fail_on)
 }
 
 /// 2 when something could not be read, else the findings code when some finding is at least

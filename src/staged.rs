@@ -24,17 +24,25 @@ pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
             eprintln!("keyhound: note: {note}");
         }
     }
-    app::scan_and_report(common, &root, &target, Exposure::Staged, |scanner| {
-        for change in &changes {
-            match staged.read(change, common.max_file_size) {
-                Staged::File(file) => {
-                    let mut findings = scanner.scan_chunk(&file.path, &file.bytes);
-                    findings.retain(|f| file.touches(f.location.line, f.location.end_line));
-                    scanner.record(findings);
+    let allow_skipped = args.allow_skipped;
+    app::scan_and_check(
+        common,
+        &root,
+        &target,
+        Exposure::Staged,
+        allow_skipped,
+        |scanner| {
+            for change in &changes {
+                match staged.read(change, common.max_file_size) {
+                    Staged::File(file) => {
+                        let mut findings = scanner.scan_chunk(&file.path, &file.bytes);
+                        findings.retain(|f| file.touches(f.location.line, f.location.end_line));
+                        scanner.record(findings);
+                    }
+                    Staged::Skipped { path, reason } => scanner.skipped(&path, reason),
+                    Staged::Error { path, message } => scanner.error(&path, &message),
                 }
-                Staged::Skipped { path, reason } => scanner.skipped(&path, reason),
-                Staged::Error { path, message } => scanner.error(&path, &message),
             }
-        }
-    })
+        },
+    )
 }
