@@ -48,6 +48,12 @@ pub struct Summary {
     pub errors: u64,
 }
 
+/// Which findings a caller wants, by their first and last line.
+pub type Lines<'f> = &'f dyn Fn(usize, usize) -> bool;
+
+/// A match's start and end as (line, column) pairs.
+type Span = ((usize, usize), (usize, usize));
+
 /// How many findings of each rule one file has listed, and how many it has not.
 #[derive(Default)]
 struct FileTally {
@@ -99,17 +105,29 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Findings of one window of `path` that the window owns, within the file's listing cap.
-    fn findings_in(&self, path: &str, window: &Window, tally: &mut FileTally) -> Vec<Finding> {
+    /// Findings of one window of `path` that the window owns, on lines `wanted(first, last)`
+    /// accepts, within the file's listing cap (which counts only those).
+    fn findings_in(
+        &self,
+        path: &str,
+        window: &Window,
+        tally: &mut FileTally,
+        wanted: Lines,
+    ) -> Vec<Finding> {
         let bytes = window.text;
         let matches = self.engine.scan(bytes);
         if matches.is_empty() {
             return Vec::new();
         }
-        let kept: Vec<usize> = self
+        let mut lines = LineIndex::starting_at(bytes, window.origin);
+        let kept: Vec<(usize, Span)> = self
             .keep_all(path, &matches, bytes, &window.owned)
             .into_iter()
-            .filter(|&i| tally.admit(matches[i].rule))
+            .map(|i| {
+                let start = lines.position(matches[i].span.start);
+                (i, (start, lines.position(matches[i].span.end)))
+            })
+            .filter(|&(i, (start, end))| wanted(start.0, end.0) && tally.admit(matches[i].rule))
             .collect();
         if kept.is_empty() {
             return Vec::new();
@@ -135,16 +153,15 @@ impl<'a> Scanner<'a> {
                     .collect(),
             )
         });
-        let mut lines = LineIndex::starting_at(bytes, window.origin);
         kept.into_iter()
-            .map(|i| {
+            .map(|(i, span)| {
                 let m = &matches[i];
                 let info = SecretInfo::new(&m.secret, prefixes[i], self.policy.show_secrets);
                 let context = match &redactor {
                     Some(redactor) => redactor.line(m.span.start),
                     None => plain_line(bytes, m.span.start),
                 };
-                self.finding(path, m, info, context, &mut lines)
+                self.finding(path, m, info, context, span)
             })
             .collect()
     }
@@ -208,11 +225,9 @@ impl<'a> Scanner<'a> {
         m: &RawMatch,
         secret: SecretInfo,
         context: String,
-        lines: &mut LineIndex,
+        ((line, column), (end_line, end_column)): Span,
     ) -> Finding {
         let rule = self.engine.rule(m.rule);
-        let (line, column) = lines.position(m.span.start);
-        let (end_line, end_column) = lines.position(m.span.end);
         Finding {
             rule: rule.id.clone(),
             rule_name: rule.name.clone(),
@@ -245,6 +260,13 @@ impl<'a> Scanner<'a> {
     /// Scans one file's bytes and counts them; nothing when the allowlist excludes `path`.
     /// The findings are returned, not recorded, for callers that judge them further.
     pub fn scan_chunk(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
+        self.scan_chunk_lines(path, bytes, &|_, _| true)
+    }
+
+    /// `scan_chunk` for findings on the lines `wanted(first, last)` accepts (the lines a commit
+    /// adds): the listing cap counts only those, so secrets on other lines cannot crowd out a
+    /// new one.
+    pub fn scan_chunk_lines(&self, path: &str, bytes: &[u8], wanted: Lines) -> Vec<Finding> {
         if self.allowlist.allows_path(path) {
             return Vec::new();
         }
@@ -253,7 +275,7 @@ impl<'a> Scanner<'a> {
         let mut tally = FileTally::default();
         let mut findings = Vec::new();
         window::for_each_window_of(bytes, &mut |w| {
-            findings.extend(self.findings_in(path, &w, &mut tally));
+            findings.extend(self.findings_in(path, &w, &mut tally, wanted));
         });
         self.note_unlisted(path, tally);
         findings
@@ -269,7 +291,7 @@ impl<'a> Scanner<'a> {
         let mut tally = FileTally::default();
         let mut findings = Vec::new();
         let read = window::for_each_window(content, &mut |w| {
-            findings.extend(self.findings_in(path, &w, &mut tally));
+            findings.extend(self.findings_in(path, &w, &mut tally, &|_, _| true));
         });
         match read {
             Ok(bytes) => self.bytes.fetch_add(bytes, Ordering::Relaxed),

@@ -35,9 +35,8 @@ pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
             for change in &changes {
                 match staged.read(change, common.max_file_size) {
                     Staged::File(file) => {
-                        let mut findings = scanner.scan_chunk(&file.path, &file.bytes);
-                        findings.retain(|f| file.touches(f.location.line, f.location.end_line));
-                        scanner.record(findings);
+                        let added = |first, last| file.touches(first, last);
+                        scanner.record(scanner.scan_chunk_lines(&file.path, &file.bytes, &added));
                     }
                     Staged::Skipped { path, reason } => scanner.skipped(&path, reason),
                     Staged::Error { path, message } => scanner.error(&path, &message),

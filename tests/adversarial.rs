@@ -968,3 +968,26 @@ fn findings_past_the_per_file_cap_are_counted_not_listed() {
         assert_no_raw(&r, &refs);
     }
 }
+
+#[test]
+fn the_per_file_cap_never_hides_a_newly_staged_secret() {
+    // Found in review: capped before the added-lines filter, the first hundred (old) secrets
+    // of a file took every slot and the one a commit adds was counted, not reported.
+    let dir = tempfile::tempdir().unwrap();
+    let old: Vec<String> = (0..150).map(|i| generic_secret(3000 + i)).collect();
+    let mut content: String = old.iter().map(|s| format!("API_KEY={s}\n")).collect();
+    let (repo, _) = pushed_repo(dir.path(), &[("dump.env", content.as_bytes())]);
+    let new = generic_secret(3999);
+    content.push_str(&format!("API_KEY={new}\n"));
+    fs::write(repo.join("dump.env"), &content).unwrap();
+    GIT.run(&repo, &["add", "dump.env"]);
+
+    let r = run(keyhound()
+        .current_dir(&repo)
+        .args(["staged", "--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["location"]["line"], 151);
+    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&new));
+}
