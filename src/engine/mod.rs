@@ -11,6 +11,7 @@ pub mod entropy;
 pub mod keywords;
 pub mod placeholder;
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -173,7 +174,9 @@ impl Engine {
         // The name the value is stored under (`DISCORD_BOT_TOKEN: <base64>`) is what wakes
         // keyword-anchored rules: scan the decoded value behind it.
         let label = label_before(hay, run.start);
-        let mut seen: Vec<(usize, Vec<u8>)> = Vec::new();
+        // Only consecutive pieces overlap: the previous piece's secrets are all a piece needs
+        // to skip, which keeps a run of many thousands of secrets linear.
+        let mut previous: HashSet<(usize, Vec<u8>)> = HashSet::new();
         for piece in decode::pieces(run.clone(), alignment(hay, &run)) {
             let Some((decoded, encoding)) = decode::decode(&hay[piece.clone()]) else {
                 continue;
@@ -182,6 +185,7 @@ impl Engine {
                 return;
             };
             *budget = left;
+            let mut current = HashSet::new();
             let mut text = Vec::with_capacity(label.len() + decoded.len());
             text.extend_from_slice(label);
             text.extend_from_slice(&decoded);
@@ -190,18 +194,18 @@ impl Engine {
                     continue; // found in the label, which the plain scan covers
                 }
                 let key = (inner.rule, inner.secret);
-                if seen.contains(&key) {
-                    continue;
+                if !previous.contains(&key) {
+                    out.push(RawMatch {
+                        rule: key.0,
+                        span: piece.clone(),
+                        secret: key.1.clone(),
+                        matched: piece.clone(),
+                        encoding: Some(inner.encoding.unwrap_or(encoding)),
+                    });
                 }
-                out.push(RawMatch {
-                    rule: key.0,
-                    span: piece.clone(),
-                    secret: key.1.clone(),
-                    matched: piece.clone(),
-                    encoding: Some(inner.encoding.unwrap_or(encoding)),
-                });
-                seen.push(key);
+                current.insert(key);
             }
+            previous = current;
         }
     }
 
