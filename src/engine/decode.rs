@@ -14,10 +14,13 @@ const MIN_RUN: usize = 16;
 /// Longest stretch of a run decoded at once: a longer run (a large Secret manifest, a data: URI)
 /// is decoded in pieces of this size, so memory per piece stays bounded whatever the run.
 const PIECE: usize = 64 * 1024;
-/// Encoded bytes shared by consecutive pieces: more than a secret and the line context the
-/// engine reads around its keyword once decoded (1 KiB each side), so one piece holds it whole.
-/// A multiple of 4, so every piece starts on a base64 quantum of the run.
-const PIECE_OVERLAP: usize = 4 * 1024;
+/// Encoded bytes shared by consecutive pieces. Each piece reports what starts in its half of an
+/// overlap, so a secret there has 6 KiB of decoded text around it in that piece: more than the
+/// line context the engine reads around a keyword (1 KiB) plus a PEM block of an RSA-4096 key
+/// (about 3.2 KiB). A multiple of 4, so every piece starts on a base64 quantum of the run.
+const PIECE_OVERLAP: usize = 16 * 1024;
+/// `PIECE_OVERLAP` once decoded.
+pub const DECODED_OVERLAP: usize = PIECE_OVERLAP / 4 * 3;
 
 /// How a secret was written when it was found inside decoded data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

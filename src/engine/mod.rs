@@ -11,7 +11,6 @@ pub mod entropy;
 pub mod keywords;
 pub mod placeholder;
 
-use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -161,8 +160,9 @@ impl Engine {
         matches
     }
 
-    /// Decodes one base64 run piece by piece and scans what it hides; a secret in the overlap
-    /// of two pieces is reported once, at the first.
+    /// Decodes one base64 run piece by piece and scans what it hides. Consecutive pieces
+    /// overlap; each reports the secrets that start in its share of the overlaps (up to the
+    /// middle), so a secret there is reported once, whole.
     fn scan_run(
         &self,
         hay: &[u8],
@@ -174,10 +174,9 @@ impl Engine {
         // The name the value is stored under (`DISCORD_BOT_TOKEN: <base64>`) is what wakes
         // keyword-anchored rules: scan the decoded value behind it.
         let label = label_before(hay, run.start);
-        // Only consecutive pieces overlap: the previous piece's secrets are all a piece needs
-        // to skip, which keeps a run of many thousands of secrets linear.
-        let mut previous: HashSet<(usize, Vec<u8>)> = HashSet::new();
-        for piece in decode::pieces(run.clone(), alignment(hay, &run)) {
+        let pieces: Vec<Range<usize>> = decode::pieces(run.clone(), alignment(hay, &run)).collect();
+        let shared = decode::DECODED_OVERLAP / 2;
+        for (k, piece) in pieces.iter().enumerate() {
             let Some((decoded, encoding)) = decode::decode(&hay[piece.clone()]) else {
                 continue;
             };
@@ -185,7 +184,12 @@ impl Engine {
                 return;
             };
             *budget = left;
-            let mut current = HashSet::new();
+            let own_from = label.len() + if k == 0 { 0 } else { shared };
+            let own_to = if k + 1 == pieces.len() {
+                usize::MAX
+            } else {
+                (label.len() + decoded.len()).saturating_sub(shared)
+            };
             let mut text = Vec::with_capacity(label.len() + decoded.len());
             text.extend_from_slice(label);
             text.extend_from_slice(&decoded);
@@ -193,19 +197,16 @@ impl Engine {
                 if inner.span.end <= label.len() {
                     continue; // found in the label, which the plain scan covers
                 }
-                let key = (inner.rule, inner.secret);
-                if !previous.contains(&key) {
-                    out.push(RawMatch {
-                        rule: key.0,
-                        span: piece.clone(),
-                        secret: key.1.clone(),
-                        matched: piece.clone(),
-                        encoding: Some(inner.encoding.unwrap_or(encoding)),
-                    });
+                if !(own_from..own_to).contains(&inner.span.start.max(label.len())) {
+                    continue; // the neighbouring piece reports it
                 }
-                current.insert(key);
+                out.push(RawMatch {
+                    span: piece.clone(),
+                    matched: piece.clone(),
+                    encoding: Some(inner.encoding.unwrap_or(encoding)),
+                    ..inner
+                });
             }
-            previous = current;
         }
     }
 
