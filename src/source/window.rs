@@ -385,6 +385,27 @@ mod tests {
     }
 
     #[test]
+    fn utf16_across_windows_tiles_its_transcoding_and_counts_lines() {
+        let text = "key=\u{e9}1\n".repeat(2 * WINDOW / 14 + 3);
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let found = windows(&utf16);
+        assert!(found.len() > 2);
+        let owned: Vec<u8> = found
+            .iter()
+            .flat_map(|(text, range, _)| text[range.clone()].to_vec())
+            .collect();
+        assert_eq!(owned, text.as_bytes());
+        // The last window's text is the end of the transcoding: its origin is the position
+        // of everything before it.
+        let (last, _, origin) = found.last().unwrap();
+        let before = &text.as_bytes()[..text.len() - last.len()];
+        assert_eq!(*origin, Position::START.advance(before));
+    }
+
+    #[test]
     fn code_points_count_invalid_utf8_byte_by_byte() {
         for bytes in [
             &b"plain"[..],
