@@ -54,6 +54,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 pub enum Delivery {
     /// A report in the chosen format; the exit code says whether there were findings.
     Report,
+    /// A report, for a check that a file skipped for size also fails (unless allowed).
+    Check { allow_skipped: bool },
     /// A baseline file (`keyhound baseline …`).
     Baseline,
 }
@@ -69,13 +71,17 @@ fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<E
         };
         return scan_stdin(common, &stdin, delivery);
     }
-    // A path that is not there is a mistake in the command, not a scan with an error in it.
-    if let Some((path, e)) = args
+    // When no path given is there, nothing can be scanned: an error, not an empty report. With
+    // some there, the others are errors of the scan, as in ripgrep.
+    let missing: Vec<_> = args
         .paths
         .iter()
-        .find_map(|p| fs::symlink_metadata(p).err().map(|e| (p, e)))
-    {
-        bail!("{}: {e}", path.display());
+        .filter_map(|p| fs::symlink_metadata(p).err().map(|e| (p, e)))
+        .collect();
+    if missing.len() == args.paths.len() {
+        if let Some((path, e)) = missing.first() {
+            bail!("{}: {e}", path.display());
+        }
     }
     let root = config_root(&args.paths[0]);
     let source = DirSource {
@@ -192,15 +198,18 @@ pub fn load_known(
     Ok(known)
 }
 
-/// Builds the engine and scanner, lets `produce` feed the scanner, then writes the report.
-pub fn scan_and_report(
+/// Builds the engine and scanner, lets `produce` feed the scanner, then writes the report of
+/// a check (see `check_exit_code`).
+pub fn scan_and_check(
     common: &CommonArgs,
     root: &Path,
     target: &str,
     exposure: Exposure,
+    allow_skipped: bool,
     produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
-    scan_and_deliver(common, root, target, exposure, Delivery::Report, produce)
+    let delivery = Delivery::Check { allow_skipped };
+    scan_and_deliver(common, root, target, exposure, delivery, produce)
 }
 
 /// Builds the engine and scanner, lets `produce` feed the scanner, hides known findings
@@ -240,6 +249,15 @@ pub fn scan_and_deliver(
         Delivery::Report => {
             emit(common, &report)?;
             Ok(exit_code(common, &report))
+        }
+        Delivery::Check { allow_skipped } => {
+            emit(common, &report)?;
+            Ok(check_exit_code(
+                common,
+                &report,
+                Some(Severity::Low),
+                allow_skipped,
+            ))
         }
         Delivery::Baseline => {
             write_baseline(common, &findings)?;
@@ -378,6 +396,26 @@ fn color_allowed_by_env() -> bool {
 /// 2 when something could not be read, else the findings code when there are findings, else 0.
 pub fn exit_code(common: &CommonArgs, report: &ScanReport) -> ExitCode {
     exit_code_failing_on(common, report, Some(Severity::Low))
+}
+
+/// The exit code of a check (`ci`, `staged`, `pre-push`): as `exit_code_failing_on`, except
+/// that a file skipped for size fails it with 2, like one that could not be read, unless
+/// `allow_skipped`: a check that passes must have seen everything it judges.
+pub fn check_exit_code(
+    common: &CommonArgs,
+    report: &ScanReport,
+    fail_on: Option<Severity>,
+    allow_skipped: bool,
+) -> ExitCode {
+    let skipped = report.summary.skipped;
+    if skipped > 0 && !allow_skipped {
+        crate::diag::error(format_args!(
+            "{skipped} file(s) not scanned (larger than --max-file-size): the check fails; \
+             raise the limit, or pass --allow-skipped to accept the gap"
+        ));
+        return ExitCode::from(2);
+    }
+    exit_code_failing_on(common, report, fail_on)
 }
 
 /// 2 when something could not be read, else the findings code when some finding is at least

@@ -125,10 +125,11 @@ fn deliver(common: &CommonArgs, args: &CiArgs, report: &ScanReport) -> Result<Ex
     write_sarif(&args.sarif_file, report)?;
     app::emit_as(common, FormatArg::Github, report)?;
     write_step_outputs(report.findings.len(), &args.sarif_file)?;
-    Ok(app::exit_code_failing_on(
+    Ok(app::check_exit_code(
         common,
         report,
         severity_floor(args.fail_on),
+        args.allow_skipped,
     ))
 }
 

@@ -108,6 +108,10 @@ pub struct StagedArgs {
     /// Repository whose index to scan (or any directory inside its working tree).
     #[arg(default_value = ".")]
     pub repo: PathBuf,
+    /// Pass the check even if files were skipped for being larger than --max-file-size (by
+    /// default a skipped file fails it with exit code 2: a secret in it would go unseen).
+    #[arg(long)]
+    pub allow_skipped: bool,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +146,10 @@ pub struct PrePushArgs {
     /// Repository to scan (or any directory inside it).
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
+    /// Pass the check even if files were skipped for being larger than --max-file-size (by
+    /// default a skipped file fails it with exit code 2: a secret in it would go unseen).
+    #[arg(long)]
+    pub allow_skipped: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +168,10 @@ pub struct CiArgs {
     /// Exit with the findings code only for a finding of at least this severity.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     pub fail_on: FailOnArg,
+    /// Pass the check even if files were skipped for being larger than --max-file-size (by
+    /// default a skipped file fails it with exit code 2: a secret in it would go unseen).
+    #[arg(long)]
+    pub allow_skipped: bool,
 }
 
 /// Lowest severity that fails `keyhound ci`, or `never`.
@@ -254,9 +266,11 @@ pub struct CommonArgs {
     /// Worker threads (default: number of cores).
     #[arg(long, short = 'j', global = true, value_name = "N")]
     pub threads: Option<usize>,
-    /// Skip files larger than this many bytes (reported as skipped).
-    #[arg(long, global = true, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
-    pub max_file_size: u64,
+    /// Skip files larger than this many bytes: each is named on stderr and counted as skipped,
+    /// and fails `ci`, `staged` and `pre-push` unless --allow-skipped. Without it nothing is
+    /// skipped: a large file is scanned in windows of 4 MiB, with memory bounded by the window.
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
     /// How many layers of encoding (base64) to look through.
     #[arg(long, global = true, value_name = "N", default_value_t = 2)]
     pub max_decode_depth: usize,

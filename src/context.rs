@@ -5,9 +5,8 @@
 //! (`a = "S", b = "S"`). A context line is printed next to a redacted secret, so one raw secret
 //! left in it would undo the redaction.
 
+use std::collections::HashMap;
 use std::ops::Range;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// Longest context kept, in bytes before the match; twice this after it.
 const CONTEXT_SIDE: usize = 80;
@@ -33,35 +32,30 @@ pub struct Redactor<'a> {
     copies: Option<Copies>,
 }
 
+/// The distinct secrets, looked up by their bytes at each offset of a context window. A set,
+/// not an automaton: a chunk of a hundred thousand generated tokens builds a map of that many
+/// keys (a few megabytes) instead of an automaton of millions of states, and each context line
+/// costs its width times the number of distinct secret lengths.
 struct Copies {
-    automaton: AhoCorasick,
-    /// The redacted form of each automaton pattern.
-    redacted: Vec<String>,
-    longest: usize,
+    redacted: HashMap<Vec<u8>, String>,
+    /// Distinct secret lengths, longest first (the longest copy at an offset wins).
+    lengths: Vec<usize>,
 }
 
 impl<'a> Redactor<'a> {
     pub fn new(bytes: &'a [u8], secrets: Vec<Secret<'_>>) -> Redactor<'a> {
-        let mut distinct: Vec<(&[u8], &str)> = secrets
-            .iter()
-            .filter(|s| s.raw.len() >= MIN_COPY_LEN)
-            .map(|s| (s.raw, s.redacted.as_str()))
-            .collect();
-        distinct.sort_unstable();
-        distinct.dedup_by(|a, b| a.0 == b.0);
-        let copies = if distinct.is_empty() {
-            None
-        } else {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(distinct.iter().map(|(raw, _)| raw))
-                .ok()
-                .map(|automaton| Copies {
-                    automaton,
-                    redacted: distinct.iter().map(|(_, r)| r.to_string()).collect(),
-                    longest: distinct.iter().map(|(raw, _)| raw.len()).max().unwrap_or(0),
-                })
-        };
+        let mut redacted = HashMap::new();
+        for s in secrets.iter().filter(|s| s.raw.len() >= MIN_COPY_LEN) {
+            redacted
+                .entry(s.raw.to_vec())
+                .or_insert_with(|| s.redacted.clone());
+        }
+        let copies = (!redacted.is_empty()).then(|| {
+            let mut lengths: Vec<usize> = redacted.keys().map(Vec::len).collect();
+            lengths.sort_unstable_by(|a, b| b.cmp(a));
+            lengths.dedup();
+            Copies { redacted, lengths }
+        });
         let spans = union(secrets.into_iter().map(|s| (s.span, s.redacted)).collect());
         Redactor {
             bytes,
@@ -82,13 +76,22 @@ impl<'a> Redactor<'a> {
                 .cloned(),
         );
         if let Some(copies) = &self.copies {
-            // Search a little past the window so a copy cut by its edge is still recognised.
-            let from = window.start.saturating_sub(copies.longest);
-            let to = (window.end + copies.longest).min(self.bytes.len());
-            for m in copies.automaton.find_iter(&self.bytes[from..to]) {
-                let span = from + m.start()..from + m.end();
-                if span.start < window.end && window.start < span.end {
-                    hide.push((span, copies.redacted[m.pattern().as_usize()].clone()));
+            // Search a little before the window so a copy cut by its edge is still recognised.
+            let from = window.start.saturating_sub(copies.lengths[0]);
+            let mut at = from;
+            while at < window.end {
+                let found = copies.lengths.iter().find_map(|&len| {
+                    let text = self.bytes.get(at..at + len)?;
+                    copies.redacted.get(text).map(|r| (at..at + len, r))
+                });
+                match found {
+                    Some((span, text)) => {
+                        at = span.end;
+                        if window.start < span.end {
+                            hide.push((span, text.clone()));
+                        }
+                    }
+                    None => at += 1,
                 }
             }
         }

@@ -56,7 +56,13 @@ pub fn run(common: &CommonArgs, args: &PrePushArgs) -> Result<ExitCode> {
     };
     let report = scan.report(&target);
     app::emit(common, &report)?;
-    Ok(app::exit_code(common, &report))
+    let fail_on = Some(crate::rules::Severity::Low);
+    Ok(app::check_exit_code(
+        common,
+        &report,
+        fail_on,
+        args.allow_skipped,
+    ))
 }
 
 /// What a push sends, and what the remote has.

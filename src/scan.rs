@@ -1,7 +1,13 @@
-//! Drives sources into the engine: each chunk is scanned, its matches filtered (allowlists,
-//! inline allows, public keys, confidence) and turned into findings; counts are kept for the
-//! summary. Safe to call from many threads.
+//! Drives sources into the engine: each file is scanned window by window, its matches filtered
+//! (allowlists, inline allows, public keys, confidence) and turned into findings; counts are
+//! kept for the summary. Safe to call from many threads.
+//!
+//! A file lists at most `LISTED_PER_RULE` findings of each rule, the first ones; the rest are
+//! counted (`Summary::unlisted`) and named in a note, never built: memory follows what is
+//! reported, not what a file of a million generated tokens holds.
 
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -12,6 +18,7 @@ use crate::engine::{benign, random_part, Engine, RawMatch};
 use crate::finding::{redact, Finding, Location, SecretInfo};
 use crate::remediate::{playbook, Exposure};
 use crate::rules::{Confidence, RuleKind};
+use crate::source::window::{self, code_points, Position, Window};
 use crate::source::{ChunkSink, SkipReason};
 
 /// What to report and how.
@@ -23,14 +30,49 @@ pub struct ReportPolicy {
     pub exposure: Exposure,
 }
 
+/// Findings of one rule listed per file. A file with more than a hundred distinct secrets of one
+/// kind is a dump or generated data: the first hundred show where it is and what to rotate,
+/// more would only cost memory (each carries its context and playbook) and bury the report.
+pub const LISTED_PER_RULE: usize = 100;
+
 /// Totals for the closing summary.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
     pub files: u64,
     pub bytes: u64,
+    /// Files not scanned because they are larger than the `--max-file-size` given.
     pub skipped: u64,
     pub findings: u64,
+    /// Findings past `LISTED_PER_RULE` in a file: counted, not listed.
+    pub unlisted: u64,
     pub errors: u64,
+}
+
+/// Which findings a caller wants, by their first and last line.
+pub type Lines<'f> = &'f dyn Fn(usize, usize) -> bool;
+
+/// A match's start and end as (line, column) pairs.
+type Span = ((usize, usize), (usize, usize));
+
+/// How many findings of each rule one file has listed, and how many it has not.
+#[derive(Default)]
+struct FileTally {
+    listed: HashMap<usize, usize>,
+    unlisted: BTreeMap<usize, u64>,
+}
+
+impl FileTally {
+    /// Whether the next finding of `rule` is listed; counts it either way.
+    fn admit(&mut self, rule: usize) -> bool {
+        let listed = self.listed.entry(rule).or_default();
+        if *listed < LISTED_PER_RULE {
+            *listed += 1;
+            true
+        } else {
+            *self.unlisted.entry(rule).or_default() += 1;
+            false
+        }
+    }
 }
 
 /// A scan in progress: the sink every source writes to.
@@ -42,8 +84,8 @@ pub struct Scanner<'a> {
     problems: Mutex<Vec<String>>,
     files: AtomicU64,
     bytes: AtomicU64,
-    skipped_binary: AtomicU64,
-    skipped_large: AtomicU64,
+    skipped: AtomicU64,
+    unlisted: AtomicU64,
     errors: AtomicU64,
 }
 
@@ -57,26 +99,43 @@ impl<'a> Scanner<'a> {
             problems: Mutex::new(Vec::new()),
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            skipped_binary: AtomicU64::new(0),
-            skipped_large: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            unlisted: AtomicU64::new(0),
             errors: AtomicU64::new(0),
         }
     }
 
-    /// Findings of one chunk, without recording them (history and staged scans post-process).
-    pub fn findings_in(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
+    /// Findings of one window of `path` that the window owns, on lines `wanted(first, last)`
+    /// accepts, within the file's listing cap (which counts only those).
+    fn findings_in(
+        &self,
+        path: &str,
+        window: &Window,
+        tally: &mut FileTally,
+        wanted: Lines,
+    ) -> Vec<Finding> {
+        let bytes = window.text;
         let matches = self.engine.scan(bytes);
         if matches.is_empty() {
+            return Vec::new();
+        }
+        let mut lines = LineIndex::starting_at(bytes, window.origin);
+        let kept: Vec<(usize, Span)> = self
+            .keep_all(path, &matches, bytes, &window.owned)
+            .into_iter()
+            .map(|i| {
+                let start = lines.position(matches[i].span.start);
+                (i, (start, lines.position(matches[i].span.end)))
+            })
+            .filter(|&(i, (start, end))| wanted(start.0, end.0) && tally.admit(matches[i].rule))
+            .collect();
+        if kept.is_empty() {
             return Vec::new();
         }
         let prefixes: Vec<usize> = matches
             .iter()
             .map(|m| m.secret.len() - random_part(self.engine.rule(m.rule), &m.secret).len())
             .collect();
-        let kept = self.keep_all(path, &matches, bytes);
-        if kept.is_empty() {
-            return Vec::new();
-        }
         // Every match is hidden in context lines, the ones the filters dropped included: a
         // finding's line may hold a second secret that `--min-confidence` or an allowlist
         // kept out of the report, and it must not show there in the clear.
@@ -94,26 +153,34 @@ impl<'a> Scanner<'a> {
                     .collect(),
             )
         });
-        let mut lines = LineIndex::new(bytes);
         kept.into_iter()
-            .map(|i| {
+            .map(|(i, span)| {
                 let m = &matches[i];
                 let info = SecretInfo::new(&m.secret, prefixes[i], self.policy.show_secrets);
                 let context = match &redactor {
                     Some(redactor) => redactor.line(m.span.start),
                     None => plain_line(bytes, m.span.start),
                 };
-                self.finding(path, m, info, context, &mut lines)
+                self.finding(path, m, info, context, span)
             })
             .collect()
     }
 
     /// Indexes of the matches to report. Inline allow markers are looked up once per line
     /// (matches come sorted by position), so a long line with many matches stays linear.
-    fn keep_all(&self, path: &str, matches: &[RawMatch], bytes: &[u8]) -> Vec<usize> {
+    fn keep_all(
+        &self,
+        path: &str,
+        matches: &[RawMatch],
+        bytes: &[u8],
+        owned: &Range<usize>,
+    ) -> Vec<usize> {
         let mut line: Option<(Range<usize>, LineMarkers)> = None;
         let mut kept = Vec::new();
         for (i, m) in matches.iter().enumerate() {
+            if !owned.contains(&m.span.start) {
+                continue; // the neighbouring window reports it
+            }
             let rule = self.engine.rule(m.rule);
             if (rule.public && !self.policy.include_public)
                 || rule.confidence < self.policy.min_confidence
@@ -158,11 +225,9 @@ impl<'a> Scanner<'a> {
         m: &RawMatch,
         secret: SecretInfo,
         context: String,
-        lines: &mut LineIndex,
+        ((line, column), (end_line, end_column)): Span,
     ) -> Finding {
         let rule = self.engine.rule(m.rule);
-        let (line, column) = lines.position(m.span.start);
-        let (end_line, end_column) = lines.position(m.span.end);
         Finding {
             rule: rule.id.clone(),
             rule_name: rule.name.clone(),
@@ -200,19 +265,75 @@ impl<'a> Scanner<'a> {
     /// Scans one file's bytes and counts them; nothing when the allowlist excludes `path`.
     /// The findings are returned, not recorded, for callers that judge them further.
     pub fn scan_chunk(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
+        self.scan_chunk_lines(path, bytes, &|_, _| true)
+    }
+
+    /// `scan_chunk` for findings on the lines `wanted(first, last)` accepts (the lines a commit
+    /// adds): the listing cap counts only those, so secrets on other lines cannot crowd out a
+    /// new one.
+    pub fn scan_chunk_lines(&self, path: &str, bytes: &[u8], wanted: Lines) -> Vec<Finding> {
         if self.allowlist.allows_path(path) {
             return Vec::new();
         }
-        self.scan_chunk_at_any_path(path, bytes)
+        self.scan_lines_at_any_path(path, bytes, wanted)
     }
 
     /// Like `scan_chunk`, whatever the path allowlists say of `path`: for a history whose
     /// walker could not apply them location by location and waived them (over-reporting
     /// rather than hiding a copy at a path they do not cover).
     pub fn scan_chunk_at_any_path(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
+        self.scan_lines_at_any_path(path, bytes, &|_, _| true)
+    }
+
+    fn scan_lines_at_any_path(&self, path: &str, bytes: &[u8], wanted: Lines) -> Vec<Finding> {
         self.files.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.findings_in(path, bytes)
+        let mut tally = FileTally::default();
+        let mut findings = Vec::new();
+        window::for_each_window_of(bytes, &mut |w| {
+            findings.extend(self.findings_in(path, &w, &mut tally, wanted));
+        });
+        self.note_unlisted(path, tally);
+        findings
+    }
+
+    /// Scans a file read from `content` in windows, and records its findings; nothing when the
+    /// allowlist excludes `path`. A read error keeps what was found before it.
+    fn scan_stream(&self, path: &str, content: &mut dyn Read) {
+        if self.allowlist.allows_path(path) {
+            return;
+        }
+        self.files.fetch_add(1, Ordering::Relaxed);
+        let mut tally = FileTally::default();
+        let mut findings = Vec::new();
+        let read = window::for_each_window(content, &mut |w| {
+            findings.extend(self.findings_in(path, &w, &mut tally, &|_, _| true));
+        });
+        match read {
+            Ok(bytes) => self.bytes.fetch_add(bytes, Ordering::Relaxed),
+            Err(e) => {
+                self.error(path, &e.to_string());
+                0
+            }
+        };
+        self.note_unlisted(path, tally);
+        self.record(findings);
+    }
+
+    /// Counts the findings a file did not list, and names them once per rule.
+    fn note_unlisted(&self, path: &str, tally: FileTally) {
+        if tally.unlisted.is_empty() {
+            return;
+        }
+        let mut problems = self.problems.lock().unwrap();
+        for (rule, count) in tally.unlisted {
+            self.unlisted.fetch_add(count, Ordering::Relaxed);
+            problems.push(format!(
+                "{}: {count} more finding(s) of {} not listed (the first {LISTED_PER_RULE} per rule per file are)",
+                crate::escape::text(path),
+                crate::escape::text(&self.engine.rule(rule).id)
+            ));
+        }
     }
 
     /// Findings sorted by path and position, messages about unreadable or skipped-for-size
@@ -236,8 +357,9 @@ impl<'a> Scanner<'a> {
         let summary = Summary {
             files: self.files.into_inner(),
             bytes: self.bytes.into_inner(),
-            skipped: self.skipped_binary.into_inner() + self.skipped_large.into_inner(),
+            skipped: self.skipped.into_inner(),
             findings: findings.len() as u64,
+            unlisted: self.unlisted.into_inner(),
             errors: self.errors.into_inner(),
         };
         (findings, self.problems.into_inner().unwrap(), summary)
@@ -245,13 +367,12 @@ impl<'a> Scanner<'a> {
 }
 
 impl ChunkSink for Scanner<'_> {
-    fn chunk(&self, path: &str, bytes: &[u8]) {
-        self.record(self.scan_chunk(path, bytes));
+    fn file(&self, path: &str, content: &mut dyn Read) {
+        self.scan_stream(path, content);
     }
 
     fn skipped(&self, path: &str, reason: SkipReason) {
         match reason {
-            SkipReason::Binary => self.skipped_binary.fetch_add(1, Ordering::Relaxed),
             SkipReason::TooLarge => {
                 // Named, not only counted: a secret in a skipped file goes unreported, and the
                 // user should know which file to look at or which limit to raise.
@@ -259,9 +380,9 @@ impl ChunkSink for Scanner<'_> {
                     "{}: not scanned: larger than --max-file-size",
                     crate::escape::text(path)
                 ));
-                self.skipped_large.fetch_add(1, Ordering::Relaxed)
             }
-        };
+        }
+        self.skipped.fetch_add(1, Ordering::Relaxed);
     }
 
     fn error(&self, path: &str, message: &str) {
@@ -278,6 +399,8 @@ impl ChunkSink for Scanner<'_> {
 /// sit on one line of many megabytes. Columns count Unicode code points.
 pub struct LineIndex<'a> {
     bytes: &'a [u8],
+    /// Where `bytes` starts in its file (a window may start anywhere).
+    origin: Position,
     offset: usize,
     line: usize,
     column: usize,
@@ -285,11 +408,16 @@ pub struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
+        Self::starting_at(bytes, Position::START)
+    }
+
+    pub fn starting_at(bytes: &'a [u8], origin: Position) -> Self {
         LineIndex {
             bytes,
+            origin,
             offset: 0,
-            line: 1,
-            column: 1,
+            line: origin.line,
+            column: origin.column,
         }
     }
 
@@ -312,31 +440,14 @@ impl<'a> LineIndex<'a> {
                 self.column -= code_points(behind);
             } else {
                 self.line -= newlines;
-                let line_start = memchr::memrchr(b'\n', &self.bytes[..offset]).map_or(0, |i| i + 1);
-                self.column = 1 + code_points(&self.bytes[line_start..offset]);
+                self.column = match memchr::memrchr(b'\n', &self.bytes[..offset]) {
+                    Some(i) => 1 + code_points(&self.bytes[i + 1..offset]),
+                    None => self.origin.column + code_points(&self.bytes[..offset]),
+                };
             }
         }
         self.offset = offset;
         (self.line, self.column)
-    }
-}
-
-/// Code points in `bytes`: every byte but UTF-8 continuation bytes (additive over any split).
-/// Valid stretches are counted by std, which is optimised even in a debug build (a line can be
-/// hundreds of megabytes); invalid bytes one by one.
-fn code_points(mut bytes: &[u8]) -> usize {
-    let mut count = 0;
-    loop {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => return count + text.chars().count(),
-            Err(e) => {
-                let (valid, rest) = bytes.split_at(e.valid_up_to());
-                count += std::str::from_utf8(valid).map_or(0, |t| t.chars().count());
-                let bad = e.error_len().unwrap_or(rest.len());
-                count += rest[..bad].iter().filter(|&&b| b & 0xC0 != 0x80).count();
-                bytes = &rest[bad..];
-            }
-        }
     }
 }
 
@@ -353,19 +464,5 @@ mod tests {
         let d = text.find('d').unwrap();
         assert_eq!(idx.position(d), (2, 4));
         assert_eq!(idx.position(1), (1, 2));
-    }
-
-    #[test]
-    fn code_points_count_invalid_utf8_byte_by_byte() {
-        for bytes in [
-            &b"plain"[..],
-            "caf\u{e9} \u{263a}".as_bytes(),
-            b"caf\xe9 \xc3\x28 \xff\x80\x80",
-            b"\xe2\x98",
-            b"",
-        ] {
-            let expected = bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count();
-            assert_eq!(code_points(bytes), expected, "{bytes:?}");
-        }
     }
 }

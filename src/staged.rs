@@ -24,20 +24,27 @@ pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
             crate::diag::note(note);
         }
     }
-    app::scan_and_report(common, &root, &target, Exposure::Staged, |scanner| {
-        for change in &mut changes {
-            if !change.judge_move(&|path| !scanner.allows_path(path)) {
-                continue;
-            }
-            match staged.read(change, common.max_file_size) {
-                Staged::File(file) => {
-                    let mut findings = scanner.scan_chunk(&file.path, &file.bytes);
-                    findings.retain(|f| file.touches(f.location.line, f.location.end_line));
-                    scanner.record(findings);
+    let allow_skipped = args.allow_skipped;
+    app::scan_and_check(
+        common,
+        &root,
+        &target,
+        Exposure::Staged,
+        allow_skipped,
+        |scanner| {
+            for change in &mut changes {
+                if !change.judge_move(&|path| !scanner.allows_path(path)) {
+                    continue;
                 }
-                Staged::Skipped { path, reason } => scanner.skipped(&path, reason),
-                Staged::Error { path, message } => scanner.error(&path, &message),
+                match staged.read(change, common.max_file_size) {
+                    Staged::File(file) => {
+                        let added = |first, last| file.touches(first, last);
+                        scanner.record(scanner.scan_chunk_lines(&file.path, &file.bytes, &added));
+                    }
+                    Staged::Skipped { path, reason } => scanner.skipped(&path, reason),
+                    Staged::Error { path, message } => scanner.error(&path, &message),
+                }
             }
-        }
-    })
+        },
+    )
 }

@@ -180,20 +180,19 @@ fn many_secrets_on_one_long_line_stay_linear() {
     ]));
     let elapsed = started.elapsed();
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert_eq!(r.stdout.lines().count(), secrets.len());
+    // The first hundred are listed, the rest counted.
+    assert_eq!(r.stdout.lines().count(), 100);
     let last: serde_json::Value = serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["location"]["line"], 1);
-    assert_eq!(
-        last["secret"]["sha256"],
-        sha256_hex(secrets.last().unwrap())
-    );
+    assert_eq!(last["secret"]["sha256"], sha256_hex(&secrets[99]));
+    assert!(r.stderr.contains("2900 more finding(s)"), "{}", r.stderr);
     let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
     assert_no_raw(&r, &refs);
     assert!(elapsed < STALL, "took {elapsed:?}");
 }
 
 #[test]
-fn a_png_header_makes_a_file_binary_but_a_late_nul_does_not() {
+fn a_png_header_no_longer_hides_the_text_after_it_and_a_late_nul_never_did() {
     let dir = tempfile::tempdir().unwrap();
     let in_png = generic_secret(4);
     let in_text = generic_secret(5);
@@ -211,13 +210,17 @@ fn a_png_header_makes_a_file_binary_but_a_late_nul_does_not() {
         .args(["--format", "json"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
-    assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0]["location"]["path"], "late-nul.txt");
-    assert_eq!(found[0]["location"]["line"], 1002);
-    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&in_text));
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0]["location"]["path"], "image.png");
+    // Binary content keeps its line breaks: the line is the file's.
+    assert_eq!(found[0]["location"]["line"], 4);
+    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&in_png));
+    assert_eq!(found[1]["location"]["path"], "late-nul.txt");
+    assert_eq!(found[1]["location"]["line"], 1002);
+    assert_eq!(found[1]["secret"]["sha256"], sha256_hex(&in_text));
     let summary = &report(&r)["summary"];
-    assert_eq!(summary["skipped"], 1);
-    assert_eq!(summary["files"], 1);
+    assert_eq!(summary["skipped"], 0);
+    assert_eq!(summary["files"], 2);
     assert_no_raw(&r, &[&in_png, &in_text]);
 }
 
@@ -613,4 +616,379 @@ fn oversized_stdin_is_an_error_not_a_silent_pass() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(findings(&r)[0]["location"]["line"], 2);
     assert_no_raw(&r, &[&secret]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15, items 6 and 7: nothing is skipped silently, no blind spot in binaries or encodings,
+// memory bounded whatever the input.
+
+mod common_git;
+
+use common_git::Git;
+use keyhound::source::window::{OVERLAP, WINDOW};
+
+const GIT: Git = Git::undated();
+
+/// `lines` filler lines of an `.env` file (15 bytes each), without any rule keyword.
+fn env_filler(lines: usize) -> Vec<u8> {
+    "LOG_LEVEL=info\n".repeat(lines).into_bytes()
+}
+
+/// An `.env` file past the old 10 MiB skip limit, with `API_KEY=<secret>` on its last line;
+/// returns the content and that line's number.
+fn oversized_env(secret: &str) -> (Vec<u8>, usize) {
+    let filler = 11 * MIB / 15 + 1;
+    let mut content = env_filler(filler);
+    content.extend_from_slice(format!("API_KEY={secret}\n").as_bytes());
+    (content, filler + 1)
+}
+
+/// A repository whose second commit adds `files`; returns it with the push event of that
+/// commit, ready for `keyhound ci`.
+fn pushed_repo(dir: &Path, files: &[(&str, &[u8])]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let repo = dir.join("repo");
+    fs::create_dir_all(&repo).unwrap();
+    GIT.run(&repo, &["init", "-q", "-b", "main"]);
+    let base = GIT.commit(&repo, "base", &[("README", "hello\n")]);
+    for (name, content) in files {
+        fs::write(repo.join(name), content).unwrap();
+    }
+    GIT.run(&repo, &["add", "-A"]);
+    let head = GIT.commit_staged(&repo, "add files");
+    let event = dir.join("event.json");
+    let payload = serde_json::json!({
+        "ref": "refs/heads/main", "before": base, "after": head,
+        "created": false, "forced": false, "commits": [],
+    });
+    fs::write(&event, payload.to_string()).unwrap();
+    (repo, event)
+}
+
+/// `keyhound ci` over `repo` for the push in `event`, with a JSON report on stdout.
+fn ci(dir: &Path, repo: &Path, event: &Path, extra: &[&str]) -> Run {
+    run(keyhound()
+        .arg("ci")
+        .arg(repo)
+        .args(["--event-name", "push", "--event-path"])
+        .arg(event)
+        .arg("--sarif-file")
+        .arg(dir.join("keyhound.sarif"))
+        .args(["--format", "json"])
+        .args(extra)
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_WORKSPACE"))
+}
+
+#[test]
+fn an_oversized_file_is_scanned_in_windows_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generic_secret(40);
+    let (content, line) = oversized_env(&secret);
+    write(dir.path(), "prod.env", &content);
+
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["location"]["line"], line);
+    assert_eq!(found[0]["location"]["column"], 9);
+    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&secret));
+    let summary = &report(&r)["summary"];
+    assert_eq!(summary["skipped"], 0);
+    assert_eq!(summary["bytes"], content.len());
+    assert_no_raw(&r, &[&secret]);
+}
+
+#[test]
+fn ci_no_longer_passes_an_oversized_or_nul_prefixed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (big, nul) = (generic_secret(41), generic_secret(42));
+    let (content, line) = oversized_env(&big);
+    let mut binary = b"\0\0\0\0\x01\x02".to_vec();
+    binary.extend_from_slice(format!("API_KEY={nul}\n").as_bytes());
+    let (repo, event) = pushed_repo(dir.path(), &[("prod.env", &content), ("blob.env", &binary)]);
+
+    let r = ci(dir.path(), &repo, &event, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    let mut places: Vec<(String, u64)> = found
+        .iter()
+        .map(|f| {
+            let at = &f["location"];
+            (
+                at["path"].as_str().unwrap().into(),
+                at["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    places.sort();
+    assert_eq!(
+        places,
+        [("blob.env".into(), 1), ("prod.env".into(), line as u64)]
+    );
+    assert_no_raw(&r, &[&big, &nul]);
+}
+
+#[test]
+fn a_file_skipped_by_an_explicit_limit_fails_the_checks_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generic_secret(43);
+    let mut content = env_filler(10_000);
+    content.extend_from_slice(format!("API_KEY={secret}\n").as_bytes());
+    let (repo, event) = pushed_repo(dir.path(), &[("prod.env", &content)]);
+    let limit = ["--max-file-size", "100000"];
+
+    let r = ci(dir.path(), &repo, &event, &limit);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("prod.env: not scanned: larger than --max-file-size"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--allow-skipped"), "{}", r.stderr);
+    assert_eq!(report(&r)["summary"]["skipped"], 1);
+    let r = ci(
+        dir.path(),
+        &repo,
+        &event,
+        &[&limit[..], &["--allow-skipped"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(report(&r)["summary"]["skipped"], 1);
+
+    // The same file staged: the pre-commit check fails the same way.
+    fs::write(repo.join("next.env"), &content).unwrap();
+    GIT.run(&repo, &["add", "next.env"]);
+    let staged = |extra: &[&str]| {
+        run(keyhound()
+            .current_dir(&repo)
+            .args(["staged", "--format", "json"])
+            .args(extra))
+    };
+    let r = staged(&limit);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("next.env: not scanned"), "{}", r.stderr);
+    assert_eq!(staged(&[&limit[..], &["--allow-skipped"]].concat()).code, 0);
+    let r = staged(&[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(findings(&r)[0]["location"]["line"], 10_001);
+
+    // `dir` skips what the user asked it to skip, and has no such flag to ignore.
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(&repo)
+        .args(["--format", "json"])
+        .args(limit));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(keyhound().arg("dir").arg(&repo).arg("--allow-skipped"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--allow-skipped"), "{}", r.stderr);
+    assert_no_raw(&r, &[&secret]);
+}
+
+#[test]
+fn text_after_nul_bytes_in_a_binary_file_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generic_secret(44);
+    let mut content = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    content.extend((0..2000u32).map(|i| (i * 37 % 251) as u8));
+    content.extend_from_slice(format!("\0\0API_KEY={secret}\0\x01\x02").as_bytes());
+    write(dir.path(), "tool.bin", &content);
+
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&secret));
+    assert_eq!(report(&r)["summary"]["skipped"], 0);
+    assert_no_raw(&r, &[&secret]);
+}
+
+#[test]
+fn a_secret_across_a_window_edge_is_found_once_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let stride = WINDOW - OVERLAP;
+    // Where one window starts, where ownership passes to it, where the one before ends.
+    let edges = [stride, stride + OVERLAP / 2, WINDOW];
+    let secrets: Vec<String> = (0..edges.len() as u64)
+        .map(|i| generic_secret(45 + i))
+        .collect();
+    let mut content = Vec::new();
+    let mut lines = Vec::new();
+    for (edge, secret) in edges.iter().zip(&secrets) {
+        let line = format!("API_KEY={secret}\n");
+        // Filler lines up to the assignment, placed so the edge cuts its value in two.
+        while content.len() + 15 + 12 < *edge {
+            content.extend_from_slice(b"LOG_LEVEL=info\n");
+        }
+        content.resize(edge - 12, b'#');
+        content.push(b'\n');
+        lines.push(content.iter().filter(|&&b| b == b'\n').count() + 1);
+        content.extend_from_slice(line.as_bytes());
+    }
+    content.extend(env_filler(1000));
+    write(dir.path(), "edges.env", &content);
+
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), secrets.len(), "{found:#?}");
+    for ((finding, secret), line) in found.iter().zip(&secrets).zip(&lines) {
+        assert_eq!(finding["secret"]["sha256"], sha256_hex(secret));
+        assert_eq!(finding["location"]["line"], *line);
+        assert_eq!(finding["location"]["column"], 9);
+    }
+    assert_no_raw(&r, &secrets.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// `text` in base64.
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn double_base64_is_decoded_within_max_decode_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generic_secret(50);
+    // Only the manifest's kind asks for decoding: the once-decoded value carries no trigger.
+    let twice = b64(&b64(&format!("API_KEY={secret}")));
+    write(
+        dir.path(),
+        "secret.yaml",
+        format!("kind: Secret\ndata:\n  app.env: {twice}\n"),
+    );
+    let scan = |depth: &str| {
+        run(keyhound().arg("dir").arg(dir.path()).args([
+            "--format",
+            "json",
+            "--max-decode-depth",
+            depth,
+        ]))
+    };
+    let r = scan("2");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["decoded"], "base64");
+    assert_eq!(found[0]["location"]["line"], 3);
+    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&secret));
+    assert_no_raw(&r, &[&secret]);
+    assert_eq!(scan("1").code, 0);
+}
+
+#[test]
+fn base64_after_thousands_of_runs_or_in_a_long_run_is_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (late, long) = (generic_secret(51), generic_secret(52));
+    let mut content = "kind: Secret\ndata:\n".to_string();
+    for i in 0..5000 {
+        content.push_str(&format!(
+            "  k{i}: {}\n",
+            b64(&format!("value number {i:08}"))
+        ));
+    }
+    content.push_str(&format!("  app.env: {}\n", b64(&format!("API_KEY={late}"))));
+    // A run far past the old 64 KiB limit, the secret near its end.
+    let padding = "filler=1\n".repeat(20_000);
+    content.push_str(&format!(
+        "  more.env: {}\n",
+        b64(&format!("{padding}API_KEY={long}\n"))
+    ));
+    write(dir.path(), "secret.yaml", &content);
+
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    let hashes: Vec<&str> = found
+        .iter()
+        .map(|f| f["secret"]["sha256"].as_str().unwrap())
+        .collect();
+    assert_eq!(hashes, [sha256_hex(&late), sha256_hex(&long)], "{found:#?}");
+    assert_eq!(found[0]["location"]["line"], 5003);
+    assert_eq!(found[1]["location"]["line"], 5004);
+    assert_no_raw(&r, &[&late, &long]);
+}
+
+#[test]
+fn findings_past_the_per_file_cap_are_counted_not_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets: Vec<String> = (0..250).map(|i| generic_secret(2000 + i)).collect();
+    let content: String = secrets.iter().map(|s| format!("API_KEY={s}\n")).collect();
+    write(dir.path(), "dump.env", &content);
+    write(dir.path(), "one.env", format!("API_KEY={}\n", secrets[0]));
+
+    for format in ["json", "sarif", "human"] {
+        let r = run(keyhound()
+            .arg("dir")
+            .arg(dir.path())
+            .args(["--format", format]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("dump.env: 150 more finding(s) of generic-secret-assignment not listed"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("150 more finding(s) not listed (per-file cap)"),
+            "{}",
+            r.stderr
+        );
+        match format {
+            "json" => {
+                let doc = report(&r);
+                assert_eq!(doc["summary"]["unlisted"], 150);
+                assert_eq!(doc["summary"]["findings"], 101);
+                let found = findings(&r);
+                let last = found.iter().rfind(|f| f["location"]["path"] == "dump.env");
+                // The first hundred, in file order.
+                assert_eq!(last.unwrap()["location"]["line"], 100);
+            }
+            "sarif" => {
+                let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+                assert_eq!(doc["runs"][0]["properties"]["summary"]["unlisted"], 150);
+            }
+            _ => {}
+        }
+        let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        assert_no_raw(&r, &refs);
+    }
+}
+
+#[test]
+fn the_per_file_cap_never_hides_a_newly_staged_secret() {
+    // Found in review: capped before the added-lines filter, the first hundred (old) secrets
+    // of a file took every slot and the one a commit adds was counted, not reported.
+    let dir = tempfile::tempdir().unwrap();
+    let old: Vec<String> = (0..150).map(|i| generic_secret(3000 + i)).collect();
+    let mut content: String = old.iter().map(|s| format!("API_KEY={s}\n")).collect();
+    let (repo, _) = pushed_repo(dir.path(), &[("dump.env", content.as_bytes())]);
+    let new = generic_secret(3999);
+    content.push_str(&format!("API_KEY={new}\n"));
+    fs::write(repo.join("dump.env"), &content).unwrap();
+    GIT.run(&repo, &["add", "dump.env"]);
+
+    let r = run(keyhound()
+        .current_dir(&repo)
+        .args(["staged", "--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["location"]["line"], 151);
+    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&new));
 }

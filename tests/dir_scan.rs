@@ -148,14 +148,15 @@ fn human_output_is_redacted_and_show_secrets_opts_in() {
 }
 
 #[test]
-fn honours_gitignore_and_skips_git_binary_and_large_files() {
+fn honours_gitignore_skips_git_and_large_files_and_scans_binaries() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let keys: Vec<String> = (10..15).map(fake_stripe_key).collect();
     write(root, ".gitignore", "ignored.env\n");
     write(root, "ignored.env", format!("K={}\n", keys[0]));
     write(root, ".git/config", format!("K={}\n", keys[1]));
-    let mut binary = b"\x00\x01\x02binary".to_vec();
+    // A NUL no longer hides the text after it: binaries are scanned in their printable runs.
+    let mut binary = b"\x00\x01\x02binary\x00".to_vec();
     binary.extend_from_slice(keys[2].as_bytes());
     write(root, "blob.bin", binary);
     write(
@@ -179,8 +180,8 @@ fn honours_gitignore_and_skips_git_binary_and_large_files() {
         .iter()
         .map(String::as_str)
         .collect();
-    assert_eq!(paths, ["kept.env"]);
-    assert!(r.stderr.contains("skipped 2"), "{}", r.stderr);
+    assert_eq!(paths, ["blob.bin", "kept.env"]);
+    assert!(r.stderr.contains("skipped 1"), "{}", r.stderr);
 
     let r = run(keyhound()
         .arg("dir")
@@ -191,7 +192,7 @@ fn honours_gitignore_and_skips_git_binary_and_large_files() {
         .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
         .collect();
     paths.sort();
-    assert_eq!(paths, ["big.txt", "ignored.env", "kept.env"]);
+    assert_eq!(paths, ["big.txt", "blob.bin", "ignored.env", "kept.env"]);
     assert_no_raw(&r, &keys.iter().map(String::as_str).collect::<Vec<_>>());
 }
 

@@ -183,7 +183,7 @@ fn a_rename_adds_only_its_edited_lines() {
 }
 
 #[test]
-fn binary_files_are_skipped_and_counted() {
+fn binary_files_no_longer_hide_a_secret_after_a_nul() {
     let repo = repo();
     let secret = Tokens::new(9).api();
     let mut blob = b"\x89PNG\r\n\x1a\n\0\0\0".to_vec();
@@ -192,9 +192,10 @@ fn binary_files_are_skipped_and_counted() {
     repo.git(&["add", "logo.png"]);
 
     let run = staged(&repo, &[&secret]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(where_found(&run), [("logo.png".to_string(), 3)]);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(doc["summary"]["skipped"], 1, "{}", run.stdout);
+    assert_eq!(doc["summary"]["skipped"], 0, "{}", run.stdout);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use keyhound::finding::{redact, SecretInfo};
 use keyhound::remediate::Exposure;
 use keyhound::rules::{Confidence, RulePack};
 use keyhound::scan::{ReportPolicy, Scanner};
-use keyhound::source::text_content;
+use keyhound::source::window;
 use libfuzzer_sys::fuzz_target;
 
 fn engine() -> &'static Engine {
@@ -54,7 +54,9 @@ fuzz_target!(|data: &[u8]| {
                 exposure: Exposure::Unknown,
             },
         );
-        let _ = scanner.findings_in("fuzz.txt", data);
+        let _ = scanner.scan_chunk("fuzz.txt", data);
     }
-    let _ = text_content(data.to_vec());
+    let _ = window::for_each_window(&mut &data[..], &mut |w| {
+        assert!(w.owned.end <= w.text.len());
+    });
 });

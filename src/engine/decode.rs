@@ -11,9 +11,16 @@ pub const TRIGGERS: &[&str] = &["kind: secret", "base64", "dockerconfig", "\"aut
 
 /// Shortest base64 run considered (shorter runs hide nothing worth reporting).
 const MIN_RUN: usize = 16;
-/// Upper bound on one decoded span and on how many spans one chunk may decode.
-const MAX_RUN: usize = 64 * 1024;
-const MAX_CANDIDATES: usize = 4096;
+/// Longest stretch of a run decoded at once: a longer run (a large Secret manifest, a data: URI)
+/// is decoded in pieces of this size, so memory per piece stays bounded whatever the run.
+const PIECE: usize = 64 * 1024;
+/// Encoded bytes shared by consecutive pieces. Each piece reports what starts in its half of an
+/// overlap, so a secret there has 6 KiB of decoded text around it in that piece: more than the
+/// line context the engine reads around a keyword (1 KiB) plus a PEM block of an RSA-4096 key
+/// (about 3.2 KiB). A multiple of 4, so every piece starts on a base64 quantum of the run.
+const PIECE_OVERLAP: usize = 16 * 1024;
+/// `PIECE_OVERLAP` once decoded.
+pub const DECODED_OVERLAP: usize = PIECE_OVERLAP / 4 * 3;
 
 /// How a secret was written when it was found inside decoded data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,11 +29,12 @@ pub enum Encoding {
     Base64,
 }
 
-/// Base64-looking runs in `hay`, bounded in length and count.
+/// Every base64-looking run in `hay` of at least `MIN_RUN` bytes. Runs are disjoint, so their
+/// decoded size sums to at most three quarters of `hay`: there is no need to cap their number.
 pub fn candidates(hay: &[u8]) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut i = 0;
-    while i < hay.len() && spans.len() < MAX_CANDIDATES {
+    while i < hay.len() {
         if !is_b64(hay[i]) {
             i += 1;
             continue;
@@ -35,14 +43,30 @@ pub fn candidates(hay: &[u8]) -> Vec<Range<usize>> {
         while i < hay.len() && is_b64(hay[i]) {
             i += 1;
         }
-        while i < hay.len() && hay[i] == b'=' && i - start < MAX_RUN {
+        while i < hay.len() && hay[i] == b'=' {
             i += 1;
         }
-        if (MIN_RUN..=MAX_RUN).contains(&(i - start)) {
+        if i - start >= MIN_RUN {
             spans.push(start..i);
         }
     }
     spans
+}
+
+/// The pieces `run` is decoded in: itself when short, else `PIECE`-sized stretches that overlap
+/// by `PIECE_OVERLAP`, each starting `align` bytes (0 to 3) past a multiple of 4 from its start.
+pub fn pieces(run: Range<usize>, align: usize) -> impl Iterator<Item = Range<usize>> {
+    let start = run.start + align.min(run.len());
+    let step = PIECE - PIECE_OVERLAP;
+    let count = if run.end - start <= PIECE {
+        1
+    } else {
+        1 + (run.end - start - PIECE).div_ceil(step)
+    };
+    (0..count).map(move |k| {
+        let from = start + k * step;
+        from..(from + PIECE).min(run.end)
+    })
 }
 
 fn is_b64(b: u8) -> bool {
@@ -82,7 +106,28 @@ mod tests {
     }
 
     #[test]
-    fn candidates_are_bounded_runs() {
+    fn long_runs_are_cut_into_overlapping_aligned_pieces() {
+        assert_eq!(pieces(5..40, 0).collect::<Vec<_>>(), vec![5..40]);
+        let run = 0..3 * PIECE;
+        let all: Vec<_> = pieces(run.clone(), 1).collect();
+        assert_eq!(all[0].start, 1);
+        assert_eq!(all.last().unwrap().end, run.end);
+        for pair in all.windows(2) {
+            assert_eq!(pair[0].end - pair[1].start, PIECE_OVERLAP);
+            assert_eq!((pair[1].start - 1) % 4, 0);
+        }
+    }
+
+    #[test]
+    fn candidates_are_runs_of_any_number_and_length() {
+        let hay = "x dGVzdHRlc3R0ZXN0dGVzdA== ".repeat(5000) + &"QUJD".repeat(40_000);
+        let spans = candidates(hay.as_bytes());
+        assert_eq!(spans.len(), 5001);
+        assert_eq!(spans[5000].len(), 160_000);
+    }
+
+    #[test]
+    fn candidates_skip_short_runs() {
         let hay = b"a: dXNlcjpodW50ZXIyaHVudGVyMg== b: short";
         let spans = candidates(hay);
         assert_eq!(spans.len(), 1);

@@ -121,10 +121,18 @@ impl Engine {
 
     /// Every rule match in `hay`, including secrets hidden in encoded spans, ordered by position.
     pub fn scan(&self, hay: &[u8]) -> Vec<RawMatch> {
-        self.scan_at_depth(hay, 0)
+        let mut budget = DECODE_BUDGET_FACTOR * hay.len() + DECODE_BUDGET_MIN;
+        self.scan_at_depth(hay, 0, 0, &mut budget)
     }
 
-    fn scan_at_depth(&self, hay: &[u8], depth: usize) -> Vec<RawMatch> {
+    /// Scans `hay`, whose first `label` bytes are the label of a decoded value (0 at the top).
+    fn scan_at_depth(
+        &self,
+        hay: &[u8],
+        label: usize,
+        depth: usize,
+        budget: &mut usize,
+    ) -> Vec<RawMatch> {
         let mut matches = Vec::new();
         let mut owned = Vec::new();
         let (windows, decode_wanted) = self.candidate_windows(hay);
@@ -139,33 +147,67 @@ impl Engine {
                 self.rule(m.rule).kind != RuleKind::Generic || !overlaps_any(&owned, &m.span)
             });
         }
-        if decode_wanted && depth < self.max_decode_depth {
-            for span in decode::candidates(hay) {
-                let Some((decoded, encoding)) = decode::decode(&hay[span.clone()]) else {
-                    continue;
-                };
-                // The name the value is stored under (`DISCORD_BOT_TOKEN: <base64>`) is what
-                // wakes keyword-anchored rules: scan the decoded value behind it.
-                let label = label_before(hay, span.start);
-                let mut text = Vec::with_capacity(label.len() + decoded.len());
-                text.extend_from_slice(label);
-                text.extend_from_slice(&decoded);
-                for inner in self.scan_at_depth(&text, depth + 1) {
-                    if inner.span.end <= label.len() {
-                        continue; // found in the label, which the plain scan covers
-                    }
-                    matches.push(RawMatch {
-                        span: span.clone(),
-                        matched: span.clone(),
-                        encoding: Some(inner.encoding.unwrap_or(encoding)),
-                        ..inner
-                    });
-                }
+        // Decoded text is the value of a field whose name or document asked for decoding: a
+        // second layer (base64 of base64) carries no trigger word of its own.
+        if (decode_wanted || depth > 0) && depth < self.max_decode_depth {
+            for run in decode::candidates(&hay[label..]) {
+                let run = label + run.start..label + run.end;
+                self.scan_run(hay, run, depth, budget, &mut matches);
             }
         }
         matches.sort_by_key(|m| (m.span.start, m.rule));
         matches.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.secret == b.secret);
         matches
+    }
+
+    /// Decodes one base64 run piece by piece and scans what it hides. Consecutive pieces
+    /// overlap; each reports the secrets that start in its share of the overlaps (up to the
+    /// middle), so a secret there is reported once, whole.
+    fn scan_run(
+        &self,
+        hay: &[u8],
+        run: Range<usize>,
+        depth: usize,
+        budget: &mut usize,
+        out: &mut Vec<RawMatch>,
+    ) {
+        // The name the value is stored under (`DISCORD_BOT_TOKEN: <base64>`) is what wakes
+        // keyword-anchored rules: scan the decoded value behind it.
+        let label = label_before(hay, run.start);
+        let pieces: Vec<Range<usize>> = decode::pieces(run.clone(), alignment(hay, &run)).collect();
+        let shared = decode::DECODED_OVERLAP / 2;
+        for (k, piece) in pieces.iter().enumerate() {
+            let Some((decoded, encoding)) = decode::decode(&hay[piece.clone()]) else {
+                continue;
+            };
+            let Some(left) = budget.checked_sub(decoded.len()) else {
+                return;
+            };
+            *budget = left;
+            let own_from = label.len() + if k == 0 { 0 } else { shared };
+            let own_to = if k + 1 == pieces.len() {
+                usize::MAX
+            } else {
+                (label.len() + decoded.len()).saturating_sub(shared)
+            };
+            let mut text = Vec::with_capacity(label.len() + decoded.len());
+            text.extend_from_slice(label);
+            text.extend_from_slice(&decoded);
+            for inner in self.scan_at_depth(&text, label.len(), depth + 1, budget) {
+                if inner.span.end <= label.len() {
+                    continue; // found in the label, which the plain scan covers
+                }
+                if !(own_from..own_to).contains(&inner.span.start.max(label.len())) {
+                    continue; // the neighbouring piece reports it
+                }
+                out.push(RawMatch {
+                    span: piece.clone(),
+                    matched: piece.clone(),
+                    encoding: Some(inner.encoding.unwrap_or(encoding)),
+                    ..inner
+                });
+            }
+        }
     }
 
     /// Runs the prefilter: merged byte windows per woken rule, and whether to try decoding.
@@ -319,6 +361,29 @@ impl Engine {
 
 /// Longest label kept in front of a decoded value.
 const LABEL_MAX: usize = 80;
+
+/// Bytes one scan may decode, across every layer, per byte scanned, plus a floor. Disjoint runs
+/// decode to at most 3/4 of their text, and each layer to 3/4 of the one above, so honest
+/// input stays under 4 bytes per byte; the budget enforces that bound against shapes nobody
+/// foresaw, keeping decoding linear in time and memory.
+const DECODE_BUDGET_FACTOR: usize = 4;
+const DECODE_BUDGET_MIN: usize = 1024 * 1024;
+
+/// Where base64 quanta start in `run`: at its first byte, unless the run starts at the very
+/// beginning of `hay`, which may be a window cut into a longer run: then at the first offset
+/// (0 to 3) whose first piece decodes to text.
+fn alignment(hay: &[u8], run: &Range<usize>) -> usize {
+    if run.start > 0 {
+        return 0;
+    }
+    (0..4)
+        .find(|&align| {
+            decode::pieces(run.clone(), align)
+                .next()
+                .is_some_and(|piece| decode::decode(&hay[piece]).is_some())
+        })
+        .unwrap_or(0)
+}
 
 /// What precedes offset `at` on its line, up to `LABEL_MAX` bytes: the key of a `key: value`.
 fn label_before(hay: &[u8], at: usize) -> &[u8] {

@@ -246,8 +246,14 @@ pub fn scan_totals(report: &ScanReport) -> String {
     );
     if s.skipped > 0 {
         text.push_str(&format!(
-            "; skipped {} binary or oversized file(s)",
+            "; skipped {} file(s) over --max-file-size",
             s.skipped
+        ));
+    }
+    if s.unlisted > 0 {
+        text.push_str(&format!(
+            "; {} more finding(s) not listed (per-file cap)",
+            s.unlisted
         ));
     }
     text

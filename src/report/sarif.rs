@@ -96,6 +96,7 @@ pub fn build(report: &ScanReport) -> Sarif {
                         "bytes": s.bytes,
                         "skipped": s.skipped,
                         "findings": s.findings,
+                        "unlisted": s.unlisted,
                         "errors": s.errors,
                     }),
                 )]))

@@ -2,19 +2,21 @@
 //! `.gitignore`, skips `.git/`, never follows symlinks (so never loops), and reads each file once.
 
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use ignore::{WalkBuilder, WalkState};
 
-use super::{read_bounded, text_content, ChunkSink, SkipReason};
+use super::{ChunkSink, SkipReason};
 
 /// A walk over one or more roots.
 #[derive(Debug, Clone)]
 pub struct DirSource {
     pub roots: Vec<PathBuf>,
     pub respect_ignore: bool,
-    pub max_file_size: u64,
+    /// Files larger than this are skipped (and named); with no limit every file is scanned,
+    /// a large one in windows.
+    pub max_file_size: Option<u64>,
     pub threads: usize,
 }
 
@@ -70,17 +72,11 @@ impl DirSource {
             Ok(meta) => meta.len(),
             Err(e) => return sink.error(path, &e.to_string()),
         };
-        if size > self.max_file_size {
-            return sink.skipped(path, SkipReason::TooLarge);
-        }
-        match read_bounded(file, self.max_file_size, size) {
-            Ok(Some(bytes)) => match text_content(bytes) {
-                Some(text) => sink.chunk(path, &text),
-                None => sink.skipped(path, SkipReason::Binary),
-            },
-            // It grew past the limit while being read.
-            Ok(None) => sink.skipped(path, SkipReason::TooLarge),
-            Err(e) => sink.error(path, &e.to_string()),
+        match self.max_file_size {
+            Some(limit) if size > limit => sink.skipped(path, SkipReason::TooLarge),
+            // A file that grows while it is read is scanned up to the limit the user set.
+            Some(limit) => sink.file(path, &mut file.take(limit)),
+            None => sink.file(path, &mut { file }),
         }
     }
 }

@@ -24,7 +24,7 @@ use git2::{
 };
 use thiserror::Error;
 
-use super::{text_content, ChunkSink, SkipReason};
+use super::{ChunkSink, SkipReason};
 
 /// Why a history could not be walked at all.
 #[derive(Debug, Error)]
@@ -558,13 +558,13 @@ impl History {
         }
     }
 
-    /// Reads every blob on `threads` workers and hands text blobs to `on_blob(index, path,
-    /// bytes)`; binary and oversized blobs, and unreadable ones, go to `sink`. `on_progress`
+    /// Reads every blob on `threads` workers and hands it to `on_blob(index, path, bytes)`;
+    /// blobs over `max_size` (when given) and unreadable ones go to `sink`. `on_progress`
     /// receives the number of blobs just finished.
     pub fn scan(
         &self,
         threads: usize,
-        max_size: u64,
+        max_size: Option<u64>,
         on_blob: &(dyn Fn(usize, &str, &[u8]) + Sync),
         on_progress: &(dyn Fn(u64) + Sync),
         sink: &dyn ChunkSink,
@@ -601,7 +601,7 @@ impl History {
         &self,
         odb: &Odb,
         index: usize,
-        max_size: u64,
+        max_size: Option<u64>,
         on_blob: &(dyn Fn(usize, &str, &[u8]) + Sync),
         sink: &dyn ChunkSink,
     ) {
@@ -610,18 +610,19 @@ impl History {
         let unreadable = |e: git2::Error| {
             sink.error(path, &format!("blob {}: {}", record.id, e.message()));
         };
-        match odb.read_header(record.id) {
-            Ok((size, _)) if size as u64 > max_size => {
-                return sink.skipped(path, SkipReason::TooLarge)
+        if let Some(limit) = max_size {
+            match odb.read_header(record.id) {
+                Ok((size, _)) if size as u64 > limit => {
+                    return sink.skipped(path, SkipReason::TooLarge)
+                }
+                Ok(_) => {}
+                Err(e) => return unreadable(e),
             }
-            Ok(_) => {}
-            Err(e) => return unreadable(e),
         }
+        // libgit2 inflates a packed blob whole (it cannot stream one); the scan then reads it
+        // in windows, so the findings' memory stays bounded.
         match odb.read(record.id) {
-            Ok(object) => match text_content(object.data().to_vec()) {
-                Some(text) => on_blob(index, path, &text),
-                None => sink.skipped(path, SkipReason::Binary),
-            },
+            Ok(object) => on_blob(index, path, object.data()),
             Err(e) => unreadable(e),
         }
     }

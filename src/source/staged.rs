@@ -13,13 +13,14 @@ use git2::{
 
 use super::git::GitError;
 use super::git_index::{self, GitIndex, IndexEntry};
-use super::{text_content, SkipReason};
+use super::window::Kind;
+use super::SkipReason;
 
 /// One staged file to scan.
 pub struct StagedFile {
     /// Repository-relative, `/`-separated.
     pub path: String,
-    /// The staged content, as text.
+    /// The staged content, as git stores it (the scan turns it into text).
     pub bytes: Vec<u8>,
     /// 1-based, end-exclusive ranges of the lines this commit adds or changes.
     pub added: Vec<Range<usize>>,
@@ -199,43 +200,39 @@ impl StagedChanges {
     }
 
     /// Reads a changed file's staged content and works out which of its lines are new.
-    pub fn read(&self, change: &Change, max_file_size: u64) -> Staged {
+    pub fn read(&self, change: &Change, max_file_size: Option<u64>) -> Staged {
         let (path, old_id, new_id) = (&change.path, change.old, change.new);
         let error = |e: git2::Error| Staged::Error {
             path: path.to_string(),
             message: format!("cannot read the staged file: {}", e.message()),
         };
-        // The header gives the size without inflating a file too large to scan.
-        match self.repo.odb().and_then(|odb| odb.read_header(new_id)) {
-            Ok((size, _)) if size as u64 > max_file_size => {
-                return Staged::Skipped {
-                    path: path.to_string(),
-                    reason: SkipReason::TooLarge,
+        if let Some(limit) = max_file_size {
+            // The header gives the size without inflating a file the user chose to skip.
+            match self.repo.odb().and_then(|odb| odb.read_header(new_id)) {
+                Ok((size, _)) if size as u64 > limit => {
+                    return Staged::Skipped {
+                        path: path.to_string(),
+                        reason: SkipReason::TooLarge,
+                    }
                 }
+                Ok(_) => {}
+                Err(e) => return error(e),
             }
-            Ok(_) => {}
-            Err(e) => return error(e),
         }
         let new = match self.repo.find_blob(new_id) {
             Ok(blob) => blob,
             Err(e) => return error(e),
         };
         let raw = new.content();
-        let Some(bytes) = text_content(raw.to_vec()) else {
-            return Staged::Skipped {
-                path: path.to_string(),
-                reason: SkipReason::Binary,
-            };
-        };
         let old = if old_id.is_zero() {
             None
         } else {
             self.repo.find_blob(old_id).ok()
         };
-        // A file re-encoded for scanning (UTF-16) has other line breaks than git sees: judge
-        // all of it, rather than risk missing an added line.
+        // Git diffs neither UTF-16 nor binary content line by line: judge all of such a file,
+        // rather than risk missing an added line.
         let added = match old {
-            Some(old) if bytes == raw => match added_lines(&old, &new, path) {
+            Some(old) if Kind::sniff(raw) == Kind::Text => match added_lines(&old, &new, path) {
                 Ok(added) => added,
                 Err(e) => return error(e),
             },
@@ -243,7 +240,7 @@ impl StagedChanges {
         };
         Staged::File(StagedFile {
             path: path.to_string(),
-            bytes,
+            bytes: raw.to_vec(),
             added,
         })
     }
