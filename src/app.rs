@@ -30,6 +30,7 @@ use crate::source::{dir::DirSource, stdin};
 
 /// Runs one command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::cmd::flags::refuse_unused(&cli)?;
     let common = &cli.common;
     match &cli.command {
         Command::Dir(args) => scan_dir(common, args, Delivery::Report),
@@ -152,7 +153,7 @@ pub fn load_policy(common: &CommonArgs, root: &Path) -> Result<Policy> {
         output_file::check_target(output)?;
     }
     let policy = config::discover(common.config.as_deref(), root)?;
-    if !common.quiet {
+    if common.notes_wanted() {
         for note in &policy.notes {
             crate::diag::note(note);
         }
@@ -190,7 +191,7 @@ pub fn load_known(
             PolicyText::Refused(note) => known.notes.push(note),
         }
     }
-    if !common.quiet {
+    if common.notes_wanted() {
         for note in &known.notes {
             crate::diag::note(note);
         }
@@ -286,7 +287,7 @@ pub fn hide_known(
                 .as_ref()
                 .is_some_and(|c| allowlist.allows_commit(&f.rule, &c.id))
     });
-    if found > findings.len() && !common.quiet {
+    if found > findings.len() && common.notes_wanted() {
         crate::diag::say(format_args!(
             "{} known finding(s) hidden (baseline, ignore files, allowed commits)",
             found - findings.len()
@@ -305,7 +306,7 @@ pub fn refuse_baseline_flag(common: &CommonArgs) -> Result<()> {
 /// Writes a baseline to `--output` (or standard output) and says what it holds on stderr.
 pub fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
     write_output(common, |out| baseline::write(findings, out))?;
-    if !common.quiet {
+    if common.notes_wanted() {
         let written = common.output.as_ref().map_or_else(
             || "standard output".to_string(),
             |p| p.display().to_string(),
@@ -362,7 +363,7 @@ pub fn emit_as(common: &CommonArgs, default: FormatArg, report: &ScanReport) -> 
             ));
         }
     }
-    if !common.quiet {
+    if common.notes_wanted() {
         crate::diag::line(human::summary_line(report));
     }
     Ok(())
@@ -376,6 +377,9 @@ pub fn write_output(
 ) -> Result<()> {
     if let Some(path) = &common.output {
         return Ok(output_file::write_report(path, write)?);
+    }
+    if common.quiet {
+        return Ok(()); // `-q`: the exit code is the answer
     }
     let mut out = BufWriter::new(io::stdout().lock());
     match write(&mut out).and_then(|()| out.flush()) {

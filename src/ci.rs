@@ -42,7 +42,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from("."));
     let repo = GitRepo::open(&path)?;
     let trusted = trusted_base(&repo, &plan, default_branch.as_deref());
-    let Some(target) = resolve(&repo, &event, plan, common.quiet)? else {
+    let Some(target) = resolve(&repo, &event, plan, !common.notes_wanted())? else {
         return deleted_ref(common, args, &event);
     };
     let scan = history::scan(
@@ -52,7 +52,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
         Exposure::Pushed,
         &trusted,
         |commits| {
-            if !common.quiet {
+            if common.notes_wanted() {
                 crate::diag::say(format_args!(
                     "{}: scanning {} ({commits} commit(s))",
                     target.label, target.scope
@@ -105,13 +105,15 @@ fn default_branch_tip(repo: &GitRepo, default_branch: Option<&str>) -> Option<St
 /// Says that the head changes the policy it is judged by: on stderr, and as a workflow
 /// notice when the report is annotations.
 fn announce(common: &CommonArgs, notice: &str) {
-    if !common.quiet {
+    if common.notes_wanted() {
         crate::diag::say(format_args!("notice: {notice}"));
     }
-    if matches!(
-        common.format.unwrap_or(FormatArg::Github),
-        FormatArg::Github
-    ) {
+    if !common.quiet
+        && matches!(
+            common.format.unwrap_or(FormatArg::Github),
+            FormatArg::Github
+        )
+    {
         println!(
             "::notice title=keyhound::{}",
             crate::escape::workflow_data(notice)
@@ -136,7 +138,7 @@ fn deliver(common: &CommonArgs, args: &CiArgs, report: &ScanReport) -> Result<Ex
 /// A push that deleted a ref brings no commits: an empty report, so the workflow's later
 /// steps (SARIF upload) still find their files.
 fn deleted_ref(common: &CommonArgs, args: &CiArgs, event: &str) -> Result<ExitCode> {
-    if !common.quiet {
+    if common.notes_wanted() {
         crate::diag::say(format_args!(
             "{event}: the push deleted a ref, so it brings no commits to scan"
         ));

@@ -231,6 +231,40 @@ pub enum ColorArg {
     Never,
 }
 
+/// A size in bytes, with an optional unit: `K`, `M`, `G` (powers of 1024), written alone or
+/// with `B` or `iB` (`10M`, `10MB`, `10MiB`), in either case.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (10M, 10MB, 1G, or bytes)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit: use K, M or G (KB, MiB, …)"
+            ))
+        }
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+impl CommonArgs {
+    /// Whether notes and the summary line go to stderr (not with `-q` or `--no-summary`).
+    pub fn notes_wanted(&self) -> bool {
+        !self.quiet && !self.no_summary
+    }
+}
+
 /// Lowest confidence to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ConfidenceArg {
@@ -263,13 +297,14 @@ pub struct CommonArgs {
     /// Lowest rule confidence to report.
     #[arg(long, global = true, value_enum, default_value = "low")]
     pub min_confidence: ConfidenceArg,
-    /// Worker threads (default: number of cores).
+    /// Worker threads (default, or 0: the number of cores).
     #[arg(long, short = 'j', global = true, value_name = "N")]
     pub threads: Option<usize>,
     /// Skip files larger than this many bytes: each is named on stderr and counted as skipped,
     /// and fails `ci`, `staged` and `pre-push` unless --allow-skipped. Without it nothing is
     /// skipped: a large file is scanned in windows of 4 MiB, with memory bounded by the window.
-    #[arg(long, global = true, value_name = "BYTES")]
+    /// Sizes take a unit as `10M`, `10MB`, `10MiB`, `1G` or `512K` (powers of 1024), or bytes.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
     /// How many layers of encoding (base64) to look through.
     #[arg(long, global = true, value_name = "N", default_value_t = 2)]
@@ -280,10 +315,32 @@ pub struct CommonArgs {
     /// No progress display on stderr.
     #[arg(long, global = true)]
     pub no_progress: bool,
-    /// Print only findings and errors (no summary on stderr).
+    /// No output: nothing on standard output, only errors on stderr; the exit code says
+    /// whether secrets were found (as `grep -q`). A report named with --output is still written.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Findings only: no notes and no summary line on stderr.
+    #[arg(long, global = true)]
+    pub no_summary: bool,
     /// Exit code to use when secrets are found.
     #[arg(long, global = true, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_units_as_people_write_them() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        for text in ["10M", "10MB", "10MiB", "10m", "10 mb"] {
+            assert_eq!(parse_size(text), Ok(10 << 20), "{text}");
+        }
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        for bad in ["", "M", "10X", "-1", "1.5G", "99999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -124,7 +124,7 @@ pub fn scan(
         app::report_policy(common, exposure),
     );
 
-    if repo.is_shallow() && !common.quiet {
+    if repo.is_shallow() && common.notes_wanted() {
         crate::diag::note(format_args!(
             "{} is a shallow clone, so its history is cut: commits before the \
              cut are not scanned (fetch the full history with `git fetch --unshallow`, or \
@@ -141,7 +141,7 @@ pub fn scan(
     })?;
     // The spinner's line is cleared while anything else is printed, so the two never share it.
     progress.suspend(|| {
-        if !common.quiet {
+        if common.notes_wanted() {
             for note in &history.notes {
                 crate::diag::note(note);
             }
@@ -265,7 +265,7 @@ const ESTIMATE_AFTER: Duration = Duration::from_secs(3);
 impl Progress {
     fn new(common: &CommonArgs) -> Progress {
         let wanted = !common.no_progress
-            && !common.quiet
+            && common.notes_wanted()
             && io::stderr().is_terminal()
             && std::env::var_os("CI").is_none()
             && std::env::var_os("PRE_COMMIT").is_none();

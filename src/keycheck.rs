@@ -82,7 +82,9 @@ pub fn run(common: &CommonArgs) -> Result<ExitCode> {
     let json = match common.format.unwrap_or(FormatArg::Human) {
         FormatArg::Human => false,
         FormatArg::Json | FormatArg::Jsonl => true,
-        other => bail!("keycheck writes human or json output, not {other:?}"),
+        FormatArg::Sarif | FormatArg::Github => {
+            bail!("--format: `keyhound keycheck` writes human, json or jsonl")
+        }
     };
     let key = read_key()?;
     let root = std::env::current_dir()?;
@@ -103,6 +105,7 @@ pub fn run(common: &CommonArgs) -> Result<ExitCode> {
     };
     match &common.output {
         Some(path) => output_file::write_report(path, |out| out.write_all(text.as_bytes()))?,
+        None if common.quiet => {}
         None => io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(if check.clears_floor {

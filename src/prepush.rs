@@ -45,7 +45,7 @@ pub fn run(common: &CommonArgs, args: &PrePushArgs) -> Result<ExitCode> {
         |_| {},
     )?;
     if let Some(change) = trusted_policy::change(common, &repo, &trusted, &push.head)? {
-        if !common.quiet {
+        if common.notes_wanted() {
             let notice = change.notice("this push", &scan.findings);
             crate::diag::say(format_args!("notice: {notice}"));
         }

@@ -19,7 +19,7 @@ pub fn run(common: &CommonArgs, args: &StagedArgs) -> Result<ExitCode> {
     let target = format!("staged changes in {}", args.repo.display());
     // Git errors (no index, a broken HEAD) stop the run before any report is written.
     let (mut changes, notes) = staged.changes()?;
-    if !common.quiet {
+    if common.notes_wanted() {
         for note in notes {
             crate::diag::note(note);
         }

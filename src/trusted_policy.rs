@@ -58,7 +58,7 @@ pub fn load(common: &CommonArgs, repo: &GitRepo, source: &PolicySource) -> Resul
         PolicySource::Commit(rev) => TreeFiles::read(repo, rev)?,
         PolicySource::Defaults => TreeFiles::default(),
     };
-    if !common.quiet {
+    if common.notes_wanted() {
         for note in files.notes() {
             diag::note(note);
         }
@@ -67,7 +67,7 @@ pub fn load(common: &CommonArgs, repo: &GitRepo, source: &PolicySource) -> Resul
         Some(_) => app::load_policy(common, Path::new("."))?,
         None => {
             let policy = files.config()?;
-            if !common.quiet {
+            if common.notes_wanted() {
                 for note in &policy.notes {
                     diag::note(note);
                 }

@@ -66,3 +66,91 @@ fn a_dash_reads_standard_input_for_dir_and_stdin() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("on its own"), "{}", r.stderr);
 }
+
+/// `-q` meant "no summary" while every finding was still printed; as in grep and ripgrep it
+/// now means no output, the exit code being the answer. `--no-summary` keeps the old meaning.
+#[test]
+fn quiet_prints_nothing_and_no_summary_prints_only_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generic_secret(62);
+    std::fs::write(dir.path().join(".env"), format!("API_KEY={secret}\n")).unwrap();
+    let tree = dir.path().to_str().unwrap();
+
+    let r = run(keyhound().args(["dir", tree, "-q"]));
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.is_empty() && r.stderr.is_empty(), "{r:?}");
+    let clean = tempfile::tempdir().unwrap();
+    let r = run(keyhound().arg("dir").arg(clean.path()).arg("-q"));
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.is_empty() && r.stderr.is_empty(), "{r:?}");
+    // A report asked for by name is still written.
+    let report = dir.path().join("report.json");
+    let r = run(keyhound()
+        .args(["dir", tree, "-q", "--format", "json", "-o"])
+        .arg(&report));
+    assert_eq!(r.code, 1);
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .contains(&sha256_hex(&secret)));
+
+    let r = run(keyhound().args(["dir", tree, "--no-summary", "--format", "json"]));
+    assert_eq!(r.code, 1);
+    assert_eq!(findings(&r).len(), 1);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+}
+
+#[test]
+fn max_file_size_takes_units_and_threads_zero_means_every_core() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.txt"), "x".repeat(3 << 10)).unwrap();
+    for size in ["2K", "2KB", "2KiB", "2048"] {
+        let r = run(keyhound()
+            .arg("dir")
+            .arg(dir.path())
+            .args(["--max-file-size", size]));
+        assert_eq!(r.code, 0, "{size}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("big.txt: not scanned"),
+            "{size}: {}",
+            r.stderr
+        );
+    }
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--max-file-size", "1M"]));
+    assert!(!r.stderr.contains("not scanned"), "{}", r.stderr);
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--max-file-size", "ten"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not a size"), "{}", r.stderr);
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--threads", "0"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// `install-hook --baseline F --format json` used to write a hook that ignored both.
+#[test]
+fn flags_a_command_would_ignore_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["install-hook", "--baseline", "b.json"][..],
+        &["--format", "json", "install-hook"],
+        &["keycheck", "--show-secrets"],
+        &["keycheck", "--format", "sarif"],
+        &["rules", "list", "--threads", "2"],
+        &["baseline", "dir", ".", "--format", "sarif"],
+    ] {
+        let r = run(keyhound()
+            .current_dir(dir.path())
+            .args(args)
+            .write_stdin(""));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("error: --"), "{args:?}: {}", r.stderr);
+    }
+    assert!(!dir.path().join(".git").exists());
+}

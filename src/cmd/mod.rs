@@ -1,4 +1,5 @@
 //! Commands whose wiring has moved out of `app`: one file per command, calling the library
 //! below and the helpers `app` shares (policy loading, report output).
 
+pub mod flags;
 pub mod rules;

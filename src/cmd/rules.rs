@@ -203,7 +203,7 @@ fn check(common: &CommonArgs, file: &Path) -> Result<ExitCode> {
         Ok(rules) => rules,
         Err(_) => {
             let policy = config::from_text(&text, file, Origin::CommandLine)?;
-            if !common.quiet {
+            if common.notes_wanted() {
                 for note in &policy.notes {
                     diag::note(note);
                 }
