@@ -423,6 +423,18 @@ impl LineMarkers {
     pub fn covers(&self, rule_id: &str) -> bool {
         self.all || self.rules.iter().any(|r| r == rule_id.as_bytes())
     }
+
+    /// The rule ids named by scoped markers that `is_rule` does not know: a typo, so the
+    /// marker silences nothing.
+    pub fn unknown_rules<'m>(
+        &'m self,
+        is_rule: impl Fn(&str) -> bool + 'm,
+    ) -> impl Iterator<Item = String> + 'm {
+        self.rules
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .filter(move |r| !is_rule(r))
+    }
 }
 
 #[cfg(test)]

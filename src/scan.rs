@@ -121,7 +121,7 @@ impl<'a> Scanner<'a> {
         }
         let mut lines = LineIndex::starting_at(bytes, window.origin);
         let kept: Vec<(usize, Span)> = self
-            .keep_all(path, &matches, bytes, &window.owned)
+            .keep_all(path, &matches, window)
             .into_iter()
             .map(|i| {
                 let start = lines.position(matches[i].span.start);
@@ -168,13 +168,8 @@ impl<'a> Scanner<'a> {
 
     /// Indexes of the matches to report. Inline allow markers are looked up once per line
     /// (matches come sorted by position), so a long line with many matches stays linear.
-    fn keep_all(
-        &self,
-        path: &str,
-        matches: &[RawMatch],
-        bytes: &[u8],
-        owned: &Range<usize>,
-    ) -> Vec<usize> {
+    fn keep_all(&self, path: &str, matches: &[RawMatch], window: &Window) -> Vec<usize> {
+        let (bytes, owned) = (window.text, &window.owned);
         let mut line: Option<(Range<usize>, LineMarkers)> = None;
         let mut kept = Vec::new();
         for (i, m) in matches.iter().enumerate() {
@@ -199,6 +194,7 @@ impl<'a> Scanner<'a> {
             if !on_line {
                 let range = line_bounds(bytes, m.span.start);
                 let markers = LineMarkers::of_line(bytes, range.clone());
+                self.note_unknown_markers(path, window, &range, &markers);
                 line = Some((range, markers));
             }
             let Some((range, markers)) = line.as_ref() else {
@@ -318,6 +314,34 @@ impl<'a> Scanner<'a> {
         };
         self.note_unlisted(path, tally);
         self.record(findings);
+    }
+
+    /// Names a scoped inline marker on a finding's line whose rule id no rule has: the finding
+    /// is reported, and the user should learn why the marker did not silence it.
+    fn note_unknown_markers(
+        &self,
+        path: &str,
+        window: &Window,
+        line: &Range<usize>,
+        markers: &LineMarkers,
+    ) {
+        let is_rule = |id: &str| self.engine.pack().get(id).is_some();
+        let unknown: Vec<String> = markers.unknown_rules(is_rule).collect();
+        if unknown.is_empty() {
+            return;
+        }
+        let number = LineIndex::starting_at(window.text, window.origin)
+            .position(line.start)
+            .0;
+        let mut problems = self.problems.lock().unwrap();
+        for id in unknown {
+            problems.push(format!(
+                "{}:{number}: keyhound:allow:{} names no rule (see `keyhound rules list`), so it \
+                 silences nothing",
+                crate::escape::text(path),
+                crate::escape::text(&id)
+            ));
+        }
     }
 
     /// Counts the findings a file did not list, and names them once per rule.

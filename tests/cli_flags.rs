@@ -154,3 +154,32 @@ fn flags_a_command_would_ignore_are_refused() {
     }
     assert!(!dir.path().join(".git").exists());
 }
+
+/// A typo in a scoped inline marker silenced nothing, and nothing said why.
+#[test]
+fn an_inline_marker_naming_no_rule_is_a_warning_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (typo, good) = (generic_secret(63), generic_secret(64));
+    std::fs::write(
+        dir.path().join("app.env"),
+        format!(
+            "# settings\nAPI_KEY={typo}  # keyhound:allow:generic-secret-assigment\n\
+             TOKEN={good}  # keyhound:allow:generic-secret-assignment\n"
+        ),
+    )
+    .unwrap();
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), 1, "the correct marker silences its line");
+    assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&typo));
+    assert!(
+        r.stderr
+            .contains("app.env:2: keyhound:allow:generic-secret-assigment names no rule"),
+        "{}",
+        r.stderr
+    );
+}
