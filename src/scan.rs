@@ -120,8 +120,8 @@ impl<'a> Scanner<'a> {
             return Vec::new();
         }
         let mut lines = LineIndex::starting_at(bytes, window.origin);
-        let kept: Vec<(usize, Span)> = self
-            .keep_all(path, &matches, window)
+        let Judged { kept, not_secrets } = self.keep_all(path, &matches, window);
+        let kept: Vec<(usize, Span)> = kept
             .into_iter()
             .map(|i| {
                 let start = lines.position(matches[i].span.start);
@@ -138,14 +138,18 @@ impl<'a> Scanner<'a> {
             .collect();
         // Every match is hidden in context lines, the ones the filters dropped included: a
         // finding's line may hold a second secret that `--min-confidence` or an allowlist
-        // kept out of the report, and it must not show there in the clear.
+        // kept out of the report, and it must not show there in the clear. A match judged no
+        // secret at all (a name: `apiKey = STRIPE_SECRET_KEY` in code) is not hidden, nor are
+        // its copies: they are the names on the finding's own line.
         let redactor = (!self.policy.show_secrets).then(|| {
             Redactor::new(
                 bytes,
                 matches
                     .iter()
                     .zip(&prefixes)
-                    .map(|(m, &prefix)| Secret {
+                    .enumerate()
+                    .filter(|(i, _)| not_secrets.binary_search(i).is_err())
+                    .map(|(_, (m, &prefix))| Secret {
                         span: m.span.clone(),
                         raw: &m.secret,
                         redacted: redact(&m.secret, prefix),
@@ -168,10 +172,11 @@ impl<'a> Scanner<'a> {
 
     /// Indexes of the matches to report. Inline allow markers are looked up once per line
     /// (matches come sorted by position), so a long line with many matches stays linear.
-    fn keep_all(&self, path: &str, matches: &[RawMatch], window: &Window) -> Vec<usize> {
+    fn keep_all(&self, path: &str, matches: &[RawMatch], window: &Window) -> Judged {
         let (bytes, owned) = (window.text, &window.owned);
         let mut line: Option<(Range<usize>, LineMarkers)> = None;
         let mut kept = Vec::new();
+        let mut not_secrets = Vec::new();
         for (i, m) in matches.iter().enumerate() {
             if !owned.contains(&m.span.start) {
                 continue; // the neighbouring window reports it
@@ -186,6 +191,7 @@ impl<'a> Scanner<'a> {
                 && m.encoding.is_none()
                 && benign::unquoted_in_source_code(path, bytes, m.span.start)
             {
+                not_secrets.push(i);
                 continue;
             }
             let on_line = line
@@ -212,7 +218,7 @@ impl<'a> Scanner<'a> {
             }
             kept.push(i);
         }
-        kept
+        Judged { kept, not_secrets }
     }
 
     fn finding(
@@ -388,6 +394,15 @@ impl<'a> Scanner<'a> {
         };
         (findings, self.problems.into_inner().unwrap(), summary)
     }
+}
+
+/// What `keep_all` made of a window's matches, by index.
+struct Judged {
+    /// The matches to report.
+    kept: Vec<usize>,
+    /// The matches that are no secret at all (as opposed to secrets a filter keeps out of the
+    /// report, which context lines must still hide); ascending, for binary search.
+    not_secrets: Vec<usize>,
 }
 
 impl ChunkSink for Scanner<'_> {

@@ -183,3 +183,29 @@ fn an_inline_marker_naming_no_rule_is_a_warning_with_its_line() {
         r.stderr
     );
 }
+
+/// The line shown for a finding hid a neighbouring name, `const STRI… = "sk_live_…"`, when that
+/// name was also assigned as a value elsewhere (`apiKey = STRIPE_SECRET_KEY`).
+#[test]
+fn the_context_line_redacts_the_secret_not_a_name_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = generic_secret(65);
+    std::fs::write(
+        dir.path().join("app.js"),
+        format!("const STRIPE_API_TOKEN = \"{secret}\";\nconst apiKey = STRIPE_API_TOKEN;\n"),
+    )
+    .unwrap();
+    let r = run(keyhound()
+        .arg("dir")
+        .arg(dir.path())
+        .args(["--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let found = findings(&r);
+    assert_eq!(found.len(), 1);
+    let context = found[0]["context"].as_str().unwrap();
+    assert!(
+        context.starts_with("const STRIPE_API_TOKEN = \""),
+        "{context}"
+    );
+    assert!(!context.contains(&secret), "{context}");
+}
