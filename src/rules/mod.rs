@@ -128,7 +128,7 @@ macro_rules! parse_enum {
             fn from_str(s: &str) -> Result<Self, String> {
                 match s {
                     $($text => Ok($val),)+
-                    _ => Err(format!("`{s}` is not one of: {}", [$($text),+].join(", "))),
+                    _ => Err(format!("`{}` is not one of: {}", crate::policy_file::excerpt(s), [$($text),+].join(", "))),
                 }
             }
         }
