@@ -84,7 +84,9 @@ fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<E
             bail!("{}: {e}", path.display());
         }
     }
-    let root = config_root(&args.paths[0]);
+    let (root, prefix) = config_root(&args.paths[0]);
+    // With several roots, paths are reported as walked: no one prefix fits them all.
+    let prefix = prefix.filter(|_| args.paths.len() == 1);
     let source = DirSource {
         roots: args.paths.clone(),
         respect_ignore: !args.no_ignore,
@@ -110,6 +112,7 @@ fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<E
         &target,
         Exposure::Unknown,
         delivery,
+        prefix,
         |scanner| source.run(scanner),
     )
 }
@@ -122,18 +125,38 @@ fn scan_stdin(common: &CommonArgs, args: &StdinArgs, delivery: Delivery) -> Resu
         "standard input",
         Exposure::Unknown,
         delivery,
+        None,
         |scanner| stdin::run(&args.name, common.max_file_size, scanner),
     )
 }
 
-/// Where to look for `keyhound.toml`: the scanned directory, or a scanned file's directory.
-fn config_root(path: &Path) -> PathBuf {
-    if path.is_dir() {
+/// Where to look for `keyhound.toml`, and where the scanned directory sits below it: inside a
+/// git work tree, its root (so `keyhound dir src` uses the repository's config, as `git` and
+/// `staged` do), with `src` as the prefix its path globs see; elsewhere the scanned directory
+/// (or a scanned file's directory) itself.
+fn config_root(path: &Path) -> (PathBuf, Option<String>) {
+    let dir = if path.is_dir() {
         path.to_path_buf()
     } else {
         path.parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let work_tree = git2::Repository::discover(&dir)
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf));
+    let below = |top: &Path| -> Option<String> {
+        let (top, dir) = (top.canonicalize().ok()?, dir.canonicalize().ok()?);
+        let rest = dir.strip_prefix(&top).ok()?;
+        let parts: Vec<String> = rest
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
+    };
+    match work_tree.and_then(|top| below(&top).map(|prefix| (top, prefix))) {
+        Some((top, prefix)) => (top, Some(prefix).filter(|p| !p.is_empty())),
+        None => (dir, None),
     }
 }
 
@@ -210,7 +233,7 @@ pub fn scan_and_check(
     produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
     let delivery = Delivery::Check { allow_skipped };
-    scan_and_deliver(common, root, target, exposure, delivery, produce)
+    scan_and_deliver(common, root, target, exposure, delivery, None, produce)
 }
 
 /// Builds the engine and scanner, lets `produce` feed the scanner, hides known findings
@@ -221,6 +244,7 @@ pub fn scan_and_deliver(
     target: &str,
     exposure: Exposure,
     delivery: Delivery,
+    path_prefix: Option<String>,
     produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
     let started = Instant::now();
@@ -230,7 +254,8 @@ pub fn scan_and_deliver(
     let policy = load_policy(common, root)?;
     let known = load_known(common, root, &policy, delivery == Delivery::Baseline)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
-    let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure));
+    let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure))
+        .with_path_prefix(path_prefix);
     produce(&scanner);
     let (mut findings, problems, mut summary) = scanner.finish();
     for problem in &problems {

@@ -6,6 +6,7 @@
 //! counted (`Summary::unlisted`) and named in a note, never built: memory follows what is
 //! reported, not what a file of a million generated tokens holds.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::ops::Range;
@@ -79,6 +80,8 @@ impl FileTally {
 pub struct Scanner<'a> {
     engine: &'a Engine,
     allowlist: &'a Allowlist,
+    /// Where the scanned root is below the config's directory (see `with_path_prefix`).
+    path_prefix: Option<String>,
     policy: ReportPolicy,
     findings: Mutex<Vec<Finding>>,
     problems: Mutex<Vec<String>>,
@@ -90,10 +93,26 @@ pub struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// Judges path allowlists on `prefix/path` rather than on the path reported: for a scan of
+    /// `src` whose config (and its globs) sit at the work tree's root, `prefix` is `src`.
+    pub fn with_path_prefix(mut self, prefix: Option<String>) -> Self {
+        self.path_prefix = prefix;
+        self
+    }
+
+    /// `path` as path allowlists see it (see `with_path_prefix`).
+    fn policy_path<'p>(&self, path: &'p str) -> Cow<'p, str> {
+        match &self.path_prefix {
+            Some(prefix) => Cow::Owned(format!("{prefix}/{path}")),
+            None => Cow::Borrowed(path),
+        }
+    }
+
     pub fn new(engine: &'a Engine, allowlist: &'a Allowlist, policy: ReportPolicy) -> Self {
         Scanner {
             engine,
             allowlist,
+            path_prefix: None,
             policy,
             findings: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
@@ -174,6 +193,7 @@ impl<'a> Scanner<'a> {
     /// (matches come sorted by position), so a long line with many matches stays linear.
     fn keep_all(&self, path: &str, matches: &[RawMatch], window: &Window) -> Judged {
         let (bytes, owned) = (window.text, &window.owned);
+        let policy_path = self.policy_path(path);
         let mut line: Option<(Range<usize>, LineMarkers)> = None;
         let mut kept = Vec::new();
         let mut not_secrets = Vec::new();
@@ -208,7 +228,7 @@ impl<'a> Scanner<'a> {
             };
             let candidate = Candidate {
                 rule: &rule.id,
-                path,
+                path: &policy_path,
                 secret: &m.secret,
                 matched: &bytes[m.matched.clone()],
                 line: &bytes[range.clone()],
@@ -254,7 +274,7 @@ impl<'a> Scanner<'a> {
 
     /// Whether the path allowlists exclude `path` from scanning altogether.
     pub fn allows_path(&self, path: &str) -> bool {
-        self.allowlist.allows_path(path)
+        self.allowlist.allows_path(&self.policy_path(path))
     }
 
     /// Records findings produced outside `chunk` (e.g. by a history scan).
@@ -274,7 +294,7 @@ impl<'a> Scanner<'a> {
     /// adds): the listing cap counts only those, so secrets on other lines cannot crowd out a
     /// new one.
     pub fn scan_chunk_lines(&self, path: &str, bytes: &[u8], wanted: Lines) -> Vec<Finding> {
-        if self.allowlist.allows_path(path) {
+        if self.allows_path(path) {
             return Vec::new();
         }
         self.scan_lines_at_any_path(path, bytes, wanted)
@@ -302,7 +322,7 @@ impl<'a> Scanner<'a> {
     /// Scans a file read from `content` in windows, and records its findings; nothing when the
     /// allowlist excludes `path`. A read error keeps what was found before it.
     fn scan_stream(&self, path: &str, content: &mut dyn Read) {
-        if self.allowlist.allows_path(path) {
+        if self.allows_path(path) {
             return;
         }
         self.files.fetch_add(1, Ordering::Relaxed);

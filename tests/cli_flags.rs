@@ -209,3 +209,53 @@ fn the_context_line_redacts_the_secret_not_a_name_beside_it() {
     );
     assert!(!context.contains(&secret), "{context}");
 }
+
+/// `keyhound dir src` at a repository's root ignored the root's keyhound.toml (while `git` and
+/// `staged` used it), and `keyhound dir src/billing.py` reported `billing.py`.
+#[test]
+fn dir_inside_a_work_tree_uses_the_root_config_and_names_a_file_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .env_remove("GIT_DIR")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    let (kept, vendored) = (generic_secret(66), generic_secret(67));
+    std::fs::write(
+        root.join("keyhound.toml"),
+        "[allowlist]\npaths = [\"src/fixtures2/**\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("src/fixtures2")).unwrap();
+    std::fs::write(root.join("src/billing.env"), format!("API_KEY={kept}\n")).unwrap();
+    std::fs::write(
+        root.join("src/fixtures2/lib.env"),
+        format!("API_KEY={vendored}\n"),
+    )
+    .unwrap();
+
+    for (cwd, target) in [(root.to_path_buf(), "src"), (root.join("src"), ".")] {
+        let r = run(keyhound()
+            .current_dir(&cwd)
+            .args(["dir", target, "--format", "json"]));
+        assert_eq!(r.code, 1, "{target}: {}", r.stderr);
+        let found = findings(&r);
+        assert_eq!(
+            found.len(),
+            1,
+            "the root config's allowlist applies: {found:?}"
+        );
+        assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&kept));
+    }
+    let r = run(keyhound()
+        .current_dir(root)
+        .args(["dir", "src/billing.env", "--format", "json"]));
+    assert_eq!(findings(&r)[0]["location"]["path"], "src/billing.env");
+}

@@ -135,11 +135,14 @@ fn gitleaks_config_under_another_name_is_recognised_by_content() {
     let config = repo.join("ci/secrets.toml");
     fs::create_dir_all(config.parent().unwrap()).unwrap();
     fs::rename(repo.join(".gitleaks.toml"), &config).unwrap();
-    let run = scan(repo.path(), &["--config", config.to_str().unwrap(), "-q"]);
+    let run = scan(
+        repo.path(),
+        &["--config", config.to_str().unwrap(), "--no-summary"],
+    );
     assert_eq!(found(&run), expected(), "{}", run.stderr);
     assert!(
         run.stderr.is_empty(),
-        "-q keeps notes quiet: {}",
+        "--no-summary keeps notes quiet: {}",
         run.stderr
     );
 

@@ -99,7 +99,7 @@ fn no_output_channel_of_any_format_shows_a_raw_secret() {
                     "always",
                 ]);
                 if quiet {
-                    cmd.arg("-q");
+                    cmd.arg("--no-summary");
                 }
                 if to_file {
                     cmd.arg("--output").arg(&out_file);

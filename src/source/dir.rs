@@ -104,7 +104,8 @@ fn open_regular(path: &Path, follow: bool) -> io::Result<Option<File>> {
 fn relative_path(root: &Path, path: &Path, display_root: Option<&Path>) -> String {
     let shown = match display_root {
         Some(_) => path,
-        None if path == root => path.file_name().map(Path::new).unwrap_or(path),
+        // A file named on the command line is shown as it was named (`src/billing.py`).
+        None if path == root => path,
         None => path.strip_prefix(root).unwrap_or(path),
     };
     let text = crate::escape::name_from_path(shown);
