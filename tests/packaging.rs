@@ -54,7 +54,11 @@ fn package(args: &[&str], out: &Path) -> Vec<PathBuf> {
         .args(args)
         .arg("--out")
         .arg(out));
-    assert!(result.status.success(), "scripts/package: {}", text(&result));
+    assert!(
+        result.status.success(),
+        "scripts/package: {}",
+        text(&result)
+    );
     String::from_utf8(result.stdout)
         .unwrap()
         .lines()
@@ -224,7 +228,10 @@ fn package_script_writes_the_archive_and_checksum_the_action_reads() {
     // `HEX  NAME`, as sha256sum writes it and checks it.
     let sum = fs::read_to_string(dir.join(format!("{archive}.sha256"))).unwrap();
     let (hex, name) = sum.trim_end().split_once("  ").unwrap();
-    assert!(hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()), "{sum}");
+    assert!(
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{sum}"
+    );
     assert_eq!(name, archive);
     assert!(sum.ends_with('\n'));
     let check = run(Command::new("sha256sum")
@@ -257,7 +264,7 @@ fn install_step_downloads_checks_and_caches_the_release() {
         bin_dir.starts_with(runner.tool_cache()),
         "on PATH from the tool cache: {added}"
     );
-    let installed = run(&mut Command::new(bin_dir.join("keyhound")).arg("--version"));
+    let installed = run(Command::new(bin_dir.join("keyhound")).arg("--version"));
     assert!(installed.status.success());
 
     // Cached: the next job on this runner downloads nothing (the release is gone).
@@ -269,10 +276,7 @@ fn install_step_downloads_checks_and_caches_the_release() {
 
     // Pinned as `uses: keyhound/keyhound@vX.Y.Z`, the action installs that release.
     let pinned = Runner::new();
-    let (code, said) = pinned.install(
-        &[("release-url", url.as_str())],
-        &format!("v{}", version()),
-    );
+    let (code, said) = pinned.install(&[("release-url", url.as_str())], &format!("v{}", version()));
     assert_eq!(code, 0, "{said}");
     // A branch gives no version: with a mirror, the user must name one.
     let (code, said) = Runner::new().install(&[("release-url", url.as_str())], "main");
@@ -306,7 +310,10 @@ fn install_step_fails_closed_on_a_checksum_mismatch() {
             .into_iter()
             .filter(|p| p.file_name().is_some_and(|n| n == "keyhound"))
             .collect();
-        assert!(leftovers.is_empty(), "{why}: a binary is left: {leftovers:?}");
+        assert!(
+            leftovers.is_empty(),
+            "{why}: a binary is left: {leftovers:?}"
+        );
     };
 
     // The archive changed after its checksum was published (one byte appended).
@@ -393,7 +400,13 @@ fn hook_repository_pins_this_release_and_mirrors_the_rust_hooks() {
             .find(|h| h["id"].as_str() == Some(id))
             .unwrap_or_else(|| panic!("no rust hook `{id}` in .pre-commit-hooks.yaml"));
         assert_eq!(twin["language"].as_str(), Some("rust"), "{id}");
-        for key in ["entry", "pass_filenames", "require_serial", "stages", "always_run"] {
+        for key in [
+            "entry",
+            "pass_filenames",
+            "require_serial",
+            "stages",
+            "always_run",
+        ] {
             assert_eq!(hook[key], twin[key], "{id}: {key}");
         }
     }
