@@ -33,54 +33,18 @@ fn given(c: &CommonArgs) -> [Given; 13] {
     ]
 }
 
-/// The command's name as typed, and the common flags it has no use for.
-fn unused(command: &Command) -> (&'static str, &'static [&'static str]) {
-    const SCAN_ONLY: &[&str] = &[
-        "--baseline",
-        "--show-secrets",
-        "--include-public",
-        "--min-confidence",
-        "--threads",
-        "--max-file-size",
-        "--max-decode-depth",
-        "--no-progress",
-        "--exit-code",
-    ];
+/// The command's name as typed, and whether it has a use for common flag `flag`.
+fn uses(command: &Command, flag: &str) -> (&'static str, bool) {
     match command {
-        Command::InstallHook(_) => (
-            "install-hook",
-            &[
-                "--format",
-                "--output",
-                "--config",
-                "--baseline",
-                "--show-secrets",
-                "--include-public",
-                "--min-confidence",
-                "--threads",
-                "--max-file-size",
-                "--max-decode-depth",
-                "--color",
-                "--no-progress",
-                "--exit-code",
-            ],
+        Command::InstallHook(_) => ("install-hook", false),
+        // keycheck judges one key, and rules describe the pack: output and rules only.
+        Command::Keycheck => (
+            "keycheck",
+            ["--format", "--output", "--config"].contains(&flag),
         ),
-        // keycheck judges one key: it keeps --format, --output, --config (custom rules).
-        Command::Keycheck => ("keycheck", SCAN_ONLY),
         Command::Rules(_) => (
             "rules",
-            &[
-                "--baseline",
-                "--show-secrets",
-                "--include-public",
-                "--min-confidence",
-                "--threads",
-                "--max-file-size",
-                "--max-decode-depth",
-                "--color",
-                "--no-progress",
-                "--exit-code",
-            ],
+            ["--format", "--output", "--config"].contains(&flag),
         ),
         // A baseline is JSON, holds no secret and is written whatever it holds.
         Command::Baseline(args) => (
@@ -89,28 +53,26 @@ fn unused(command: &Command) -> (&'static str, &'static [&'static str]) {
                 BaselineTarget::Stdin(_) => "baseline stdin",
                 BaselineTarget::Git(_) => "baseline git",
             },
-            &["--format", "--show-secrets", "--color", "--exit-code"],
+            !["--format", "--show-secrets", "--color", "--exit-code"].contains(&flag),
         ),
         Command::Dir(_)
         | Command::Stdin(_)
         | Command::Git(_)
         | Command::Staged(_)
         | Command::PrePush(_)
-        | Command::Ci(_) => ("", &[]),
+        | Command::Ci(_) => ("", true),
     }
 }
 
 /// Refuses a common flag that `cli`'s command would ignore.
 pub fn refuse_unused(cli: &Cli) -> Result<()> {
-    let (name, unused) = unused(&cli.command);
-    if let Some(g) = given(&cli.common)
-        .into_iter()
-        .find(|g| g.set && unused.contains(&g.flag))
-    {
-        bail!(
-            "{}: `keyhound {name}` does not use it, so it is refused rather than ignored",
-            g.flag
-        );
+    for g in given(&cli.common).into_iter().filter(|g| g.set) {
+        if let (name, false) = uses(&cli.command, g.flag) {
+            bail!(
+                "{}: `keyhound {name}` does not use it, so it is refused rather than ignored",
+                g.flag
+            );
+        }
     }
     Ok(())
 }
