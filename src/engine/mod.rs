@@ -4,6 +4,7 @@
 //! regex is compiled on its first keyword hit and runs only on the lines around its hits. Most
 //! input has no hit at all and costs one pass of the keyword search.
 
+pub mod assignment;
 pub mod benign;
 pub mod checksum;
 pub mod decode;
@@ -332,6 +333,16 @@ impl Engine {
                     continue;
                 }
                 let name = caps.name("name").map_or(&b""[..], |n| n.as_bytes());
+                let assigned = assignment::Candidate {
+                    hay,
+                    name: caps.name("name").map_or(span.start..span.start, |n| {
+                        window.start + n.start()..window.start + n.end()
+                    }),
+                    value: span.clone(),
+                };
+                if assignment::rejected_by(&assigned).is_some() {
+                    continue;
+                }
                 if let Some((secret, encoding)) = benign::generic_candidate(name, m.as_bytes()) {
                     if accepts(spec, &secret) {
                         out.push(RawMatch {

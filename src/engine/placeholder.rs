@@ -164,6 +164,9 @@ pub fn is_placeholder(value: &[u8]) -> bool {
             return true;
         }
     }
+    if names_a_secret_variable(value) {
+        return true;
+    }
     if value.len() > 2 && value.starts_with(b"%") && value.ends_with(b"%") {
         // `%VAR%`: a Windows environment reference.
         return true;
@@ -200,6 +203,26 @@ fn has_variable(s: &[u8]) -> bool {
                 .iter()
                 .all(|b| b.is_ascii_uppercase() || *b == b'_')
     })
+}
+
+/// An UPPER_SNAKE name of the secret it stands for: `KEYSTONE_DBPASS`, `DOCKER_PASSWORD`,
+/// `RAILS_MASTER_KEY` (install guides and templates write these where the secret goes).
+fn names_a_secret_variable(s: &[u8]) -> bool {
+    const SECRET_ENDINGS: &[&[u8]] = &[
+        b"PASS",
+        b"PASSWORD",
+        b"PASSWD",
+        b"PWD",
+        b"TOKEN",
+        b"SECRET",
+        b"KEY",
+    ];
+    s.first().is_some_and(u8::is_ascii_uppercase)
+        && s.contains(&b'_')
+        && s.iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+        && s.split(|&b| b == b'_')
+            .any(|part| SECRET_ENDINGS.iter().any(|e| part.ends_with(e)))
 }
 
 /// A run of `n` or more identical characters (`aaaaa`, `00000`).
@@ -264,6 +287,8 @@ mod tests {
             "sk-proj-********************",
             "xoxb-123-456-abc",
             "%SENDGRID_API_KEY%",
+            "KEYSTONE_DBPASS",
+            "DOCKER_PASSWORD",
             "==$DETECT_SECRETS_VERSION",
             "-----BEGIN KEY-----XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
         ] {
