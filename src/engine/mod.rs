@@ -333,9 +333,11 @@ impl Engine {
                     continue;
                 }
                 let name = caps.name("name").map_or(&b""[..], |n| n.as_bytes());
+                // A rule without a `name` group (a provider's own assignment rule) names the
+                // setting in the text its match holds before the value.
                 let assigned = assignment::Candidate {
                     hay,
-                    name: caps.name("name").map_or(span.start..span.start, |n| {
+                    name: caps.name("name").map_or(matched.start..span.start, |n| {
                         window.start + n.start()..window.start + n.end()
                     }),
                     value: span.clone(),
