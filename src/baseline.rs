@@ -91,35 +91,47 @@ impl Suppressions {
     /// Loads `baseline` if given (named by the user), and the ignore files at `root` if present
     /// as regular files (see `policy_file`); what was refused is in `notes`.
     pub fn load(baseline: Option<&Path>, root: &Path) -> Result<Suppressions, BaselineError> {
+        let mut notes = Vec::new();
+        let ignore = root.join(IGNORE_NAME);
+        let gitleaks_ignore = root.join(gitleaks::IGNORE_NAME);
+        let ignore_text = tree_text(&ignore, &mut notes)?;
+        let gitleaks_text = tree_text(&gitleaks_ignore, &mut notes)?;
+        let mut known = Suppressions::from_texts(
+            baseline,
+            ignore_text.as_deref().map(|t| (t, ignore.as_path())),
+            gitleaks_text
+                .as_deref()
+                .map(|t| (t, gitleaks_ignore.as_path())),
+        )?;
+        known.notes = notes;
+        Ok(known)
+    }
+
+    /// Loads `baseline` if given (a file named on the command line), and ignore files whose
+    /// texts were read elsewhere (the scanned tree, a commit's tree), each with the name to
+    /// show in errors.
+    pub fn from_texts(
+        baseline: Option<&Path>,
+        keyhound_ignore: Option<(&str, &Path)>,
+        gitleaks_ignore: Option<(&str, &Path)>,
+    ) -> Result<Suppressions, BaselineError> {
         let mut known = Suppressions::default();
         if let Some(path) = baseline {
             known.add_baseline(&policy_file::read_named(path)?, path)?;
         }
-        let ignore = root.join(IGNORE_NAME);
-        if let Some(text) = known.tree_file(&ignore)? {
-            known.add_ignore_file(&text, &ignore)?;
+        if let Some((text, shown)) = keyhound_ignore {
+            known.add_ignore_file(text, shown)?;
         }
-        let gitleaks_ignore = root.join(gitleaks::IGNORE_NAME);
-        if let Some(text) = known.tree_file(&gitleaks_ignore)? {
-            known.locations = gitleaks::parse_ignore(&text, &gitleaks_ignore.display().to_string())
-                .map_err(|message| BaselineError::Invalid {
-                    path: gitleaks_ignore.clone(),
-                    message,
+        if let Some((text, shown)) = gitleaks_ignore {
+            known.locations =
+                gitleaks::parse_ignore(text, &shown.display().to_string()).map_err(|message| {
+                    BaselineError::Invalid {
+                        path: shown.to_path_buf(),
+                        message,
+                    }
                 })?;
         }
         Ok(known)
-    }
-
-    /// The text of an ignore file in the scanned tree, if there is one it may read.
-    fn tree_file(&mut self, path: &Path) -> Result<Option<String>, BaselineError> {
-        Ok(match policy_file::read(path, Origin::Tree)? {
-            PolicyText::Text(text) => Some(text),
-            PolicyText::Absent => None,
-            PolicyText::Refused(note) => {
-                self.notes.push(note);
-                None
-            }
-        })
     }
 
     /// Adds the entries of baseline `text`, read from `path`.
@@ -194,36 +206,21 @@ impl Suppressions {
     }
 }
 
-fn is_fingerprint(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+/// The text of an ignore file in the scanned tree, if there is one it may read; a refused one
+/// (a symlink, a FIFO) is noted in `notes`.
+fn tree_text(path: &Path, notes: &mut Vec<String>) -> Result<Option<String>, BaselineError> {
+    Ok(match policy_file::read(path, Origin::Tree)? {
+        PolicyText::Text(text) => Some(text),
+        PolicyText::Absent => None,
+        PolicyText::Refused(note) => {
+            notes.push(note);
+            None
+        }
+    })
 }
 
-impl Suppressions {
-    /// Loads `baseline` if given (a file named on the command line), and ignore files whose
-    /// texts were read elsewhere (a commit's tree), each with the name to show in errors.
-    pub fn from_texts(
-        baseline: Option<&Path>,
-        keyhound_ignore: Option<(&str, &Path)>,
-        gitleaks_ignore: Option<(&str, &Path)>,
-    ) -> Result<Suppressions, BaselineError> {
-        let mut known = Suppressions::default();
-        if let Some(path) = baseline {
-            known.add_baseline(&policy_file::read_named(path)?, path)?;
-        }
-        if let Some((text, shown)) = keyhound_ignore {
-            known.add_ignore_file(text, shown)?;
-        }
-        if let Some((text, shown)) = gitleaks_ignore {
-            known.locations =
-                gitleaks::parse_ignore(text, &shown.display().to_string()).map_err(|message| {
-                    BaselineError::Invalid {
-                        path: shown.to_path_buf(),
-                        message,
-                    }
-                })?;
-        }
-        Ok(known)
-    }
+fn is_fingerprint(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
