@@ -204,10 +204,7 @@ fn a_png_header_no_longer_hides_the_text_after_it_and_a_late_nul_never_did() {
     text.extend_from_slice(format!("API_KEY={in_text}\n").as_bytes());
     write(dir.path(), "late-nul.txt", &text);
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     assert_eq!(found.len(), 2, "{found:#?}");
@@ -259,10 +256,7 @@ fn invalid_utf8_and_utf16_files_report_the_right_line() {
         utf16(&format!("# \u{263a}\nAPI_KEY={c}\n"), false),
     );
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     let at = |path: &str| {
@@ -293,10 +287,7 @@ fn a_non_utf8_file_name_is_scanned_and_reported() {
     let secret = generic_secret(9);
     let name = OsStr::from_bytes(b"conf\xff\xfe.env");
     fs::write(dir.path().join(name), format!("API_KEY={secret}\n")).unwrap();
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -687,10 +678,7 @@ fn an_oversized_file_is_scanned_in_windows_not_skipped() {
     let (content, line) = oversized_env(&secret);
     write(dir.path(), "prod.env", &content);
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -800,10 +788,7 @@ fn text_after_nul_bytes_in_a_binary_file_is_scanned() {
     content.extend_from_slice(format!("\0\0API_KEY={secret}\0\x01\x02").as_bytes());
     write(dir.path(), "tool.bin", &content);
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     assert_eq!(found.len(), 1, "{found:#?}");
@@ -837,10 +822,7 @@ fn a_secret_across_a_window_edge_is_found_once_on_its_line() {
     content.extend(env_filler(1000));
     write(dir.path(), "edges.env", &content);
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     assert_eq!(found.len(), secrets.len(), "{found:#?}");
@@ -907,10 +889,7 @@ fn base64_after_thousands_of_runs_or_in_a_long_run_is_decoded() {
     ));
     write(dir.path(), "secret.yaml", &content);
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     let hashes: Vec<&str> = found

@@ -3,7 +3,7 @@
 //! scan summary after a command that could not start.
 
 mod common_hostile;
-use common_hostile::{findings, generic_secret, keyhound, run, sha256_hex};
+use common_hostile::{findings, generic_secret, keyhound, run, scan_json, sha256_hex};
 
 #[test]
 fn install_hook_outside_a_repository_names_no_libgit2_internals() {
@@ -168,10 +168,7 @@ fn an_inline_marker_naming_no_rule_is_a_warning_with_its_line() {
         ),
     )
     .unwrap();
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     assert_eq!(found.len(), 1, "the correct marker silences its line");
@@ -195,10 +192,7 @@ fn the_context_line_redacts_the_secret_not_a_name_beside_it() {
         format!("const STRIPE_API_TOKEN = \"{secret}\";\nconst apiKey = STRIPE_API_TOKEN;\n"),
     )
     .unwrap();
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--format", "json"]));
+    let r = scan_json(dir.path());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let found = findings(&r);
     assert_eq!(found.len(), 1);

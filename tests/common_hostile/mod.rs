@@ -41,6 +41,11 @@ pub fn run(cmd: &mut Command) -> Run {
     cmd.output().unwrap().into()
 }
 
+/// `keyhound dir PATH --format json`: the run most tests read findings from.
+pub fn scan_json(path: &Path) -> Run {
+    run(keyhound().arg("dir").arg(path).args(["--format", "json"]))
+}
+
 /// The JSON report on stdout.
 pub fn report(run: &Run) -> Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
