@@ -22,6 +22,7 @@ use crate::finding::Finding;
 use crate::keycheck;
 use crate::output_file;
 use crate::policy_file::{self, Origin, PolicyText};
+use crate::policy_paths::PolicyPaths;
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
 use crate::rules::{Confidence, Severity};
@@ -84,9 +85,8 @@ fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<E
             bail!("{}: {e}", path.display());
         }
     }
-    let (root, prefix) = config_root(&args.paths[0]);
-    // With several roots, paths are reported as walked: no one prefix fits them all.
-    let prefix = prefix.filter(|_| args.paths.len() == 1);
+    let root = config_root(&args.paths[0]);
+    let policy_paths = policy_paths(&args.paths, &root);
     let source = DirSource {
         roots: args.paths.clone(),
         respect_ignore: !args.no_ignore,
@@ -112,7 +112,7 @@ fn scan_dir(common: &CommonArgs, args: &DirArgs, delivery: Delivery) -> Result<E
         &target,
         Exposure::Unknown,
         delivery,
-        prefix,
+        policy_paths,
         |scanner| source.run(scanner),
     )
 }
@@ -125,16 +125,15 @@ fn scan_stdin(common: &CommonArgs, args: &StdinArgs, delivery: Delivery) -> Resu
         "standard input",
         Exposure::Unknown,
         delivery,
-        None,
+        PolicyPaths::default(),
         |scanner| stdin::run(&args.name, common.max_file_size, scanner),
     )
 }
 
-/// Where to look for `keyhound.toml`, and where the scanned directory sits below it: inside a
-/// git work tree, its root (so `keyhound dir src` uses the repository's config, as `git` and
-/// `staged` do), with `src` as the prefix its path globs see; elsewhere the scanned directory
-/// (or a scanned file's directory) itself.
-fn config_root(path: &Path) -> (PathBuf, Option<String>) {
+/// Where to look for `keyhound.toml`: inside a git work tree, its root (so `keyhound dir src`
+/// uses the repository's config, as `git` and `staged` do); elsewhere the scanned directory (or
+/// a scanned file's directory) itself.
+fn config_root(path: &Path) -> PathBuf {
     let dir = if path.is_dir() {
         path.to_path_buf()
     } else {
@@ -144,20 +143,34 @@ fn config_root(path: &Path) -> (PathBuf, Option<String>) {
     };
     let work_tree = git2::Repository::discover(&dir)
         .ok()
-        .and_then(|repo| repo.workdir().map(Path::to_path_buf));
-    let below = |top: &Path| -> Option<String> {
-        let (top, dir) = (top.canonicalize().ok()?, dir.canonicalize().ok()?);
-        let rest = dir.strip_prefix(&top).ok()?;
-        let parts: Vec<String> = rest
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        Some(parts.join("/"))
-    };
-    match work_tree.and_then(|top| below(&top).map(|prefix| (top, prefix))) {
-        Some((top, prefix)) => (top, Some(prefix).filter(|p| !p.is_empty())),
-        None => (dir, None),
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .filter(|top| below(top, &dir).is_some());
+    work_tree.unwrap_or(dir)
+}
+
+/// `path` relative to `top`, `/`-separated ("" for `top` itself), if it is inside it.
+fn below(top: &Path, path: &Path) -> Option<String> {
+    let (top, path) = (top.canonicalize().ok()?, path.canonicalize().ok()?);
+    let rest = path.strip_prefix(&top).ok()?;
+    let parts: Vec<String> = rest
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// How the config at `root` sees the paths reported under each operand: where the operand is
+/// below `root`. An operand outside `root` is judged by its paths as reported.
+fn policy_paths(operands: &[PathBuf], root: &Path) -> PolicyPaths {
+    let mut paths = PolicyPaths::default();
+    for operand in operands {
+        let shown = crate::source::dir::shown_path(operand);
+        let place = below(root, operand);
+        if let Some(place) = place {
+            paths.add(&shown, &place);
+        }
     }
+    paths
 }
 
 pub fn threads(common: &CommonArgs) -> usize {
@@ -233,7 +246,8 @@ pub fn scan_and_check(
     produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
     let delivery = Delivery::Check { allow_skipped };
-    scan_and_deliver(common, root, target, exposure, delivery, None, produce)
+    let paths = PolicyPaths::default();
+    scan_and_deliver(common, root, target, exposure, delivery, paths, produce)
 }
 
 /// Builds the engine and scanner, lets `produce` feed the scanner, hides known findings
@@ -244,7 +258,7 @@ pub fn scan_and_deliver(
     target: &str,
     exposure: Exposure,
     delivery: Delivery,
-    path_prefix: Option<String>,
+    policy_paths: PolicyPaths,
     produce: impl FnOnce(&Scanner),
 ) -> Result<ExitCode> {
     let started = Instant::now();
@@ -255,13 +269,19 @@ pub fn scan_and_deliver(
     let known = load_known(common, root, &policy, delivery == Delivery::Baseline)?;
     let engine = Engine::new(policy.pack, common.max_decode_depth);
     let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure))
-        .with_path_prefix(path_prefix);
+        .with_policy_paths(policy_paths.clone());
     produce(&scanner);
     let (mut findings, problems, mut summary) = scanner.finish();
     for problem in &problems {
         crate::diag::say(problem);
     }
-    hide_known(common, &mut findings, &known, &policy.allowlist);
+    hide_known(
+        common,
+        &mut findings,
+        &known,
+        &policy.allowlist,
+        &policy_paths,
+    );
     summary.findings = findings.len() as u64;
     let report = ScanReport {
         findings: &findings,
@@ -303,10 +323,11 @@ pub fn hide_known(
     findings: &mut Vec<Finding>,
     known: &Suppressions,
     allowlist: &Allowlist,
+    policy_paths: &PolicyPaths,
 ) {
     let found = findings.len();
     findings.retain(|f| {
-        !known.hides(f)
+        !known.hides(f, &policy_paths.policy_path(&f.location.path))
             && !f
                 .commit
                 .as_ref()

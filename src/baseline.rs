@@ -195,14 +195,14 @@ impl Suppressions {
         Ok(())
     }
 
-    /// Whether `finding` is known and accepted.
-    pub fn hides(&self, finding: &Finding) -> bool {
+    /// Whether `finding`, whose path the ignore files name as `path`, is known and accepted.
+    pub fn hides(&self, finding: &Finding, path: &str) -> bool {
         let fingerprint = &finding.secret.sha256;
         self.fingerprints.contains(fingerprint)
             || self
                 .pairs
                 .contains(&(finding.rule.clone(), fingerprint.clone()))
-            || self.locations.iter().any(|l| l.matches(finding))
+            || self.locations.iter().any(|l| l.matches(finding, path))
     }
 }
 

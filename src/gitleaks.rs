@@ -663,11 +663,12 @@ impl LocationFingerprint {
         })
     }
 
-    /// gitleaks' matching: an entry without a commit matches the location in any commit.
-    pub fn matches(&self, finding: &Finding) -> bool {
+    /// gitleaks' matching, on the finding's path as the ignore file names it (`path`): an entry
+    /// without a commit matches the location in any commit.
+    pub fn matches(&self, finding: &Finding, path: &str) -> bool {
         self.line == finding.location.line
             && self.rule == finding.rule
-            && self.path == finding.location.path
+            && self.path == path
             && self.commit.as_ref().map_or(true, |c| {
                 finding
                     .commit

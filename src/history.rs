@@ -17,6 +17,7 @@ use crate::cli::{CommonArgs, GitArgs};
 use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::git_date;
+use crate::policy_paths::PolicyPaths;
 use crate::provenance;
 use crate::remediate::Exposure;
 use crate::report::ScanReport;
@@ -197,7 +198,13 @@ pub fn scan(
     scanner.record(merged);
 
     let (mut findings, problems, mut summary) = scanner.finish();
-    app::hide_known(common, &mut findings, &known, &policy.allowlist);
+    app::hide_known(
+        common,
+        &mut findings,
+        &known,
+        &policy.allowlist,
+        &PolicyPaths::default(),
+    );
     summary.findings = findings.len() as u64;
     for problem in problems.iter().take(PROBLEMS_SHOWN) {
         crate::diag::say(problem);

@@ -23,6 +23,7 @@ pub mod hook;
 pub mod keycheck;
 pub mod output_file;
 pub mod policy_file;
+pub mod policy_paths;
 pub mod prepush;
 pub mod provenance;
 pub mod remediate;

@@ -3,11 +3,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use keyhound::{app, cli::Cli, diag};
+use keyhound::{app, cmd::flags, diag};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = flags::try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
     match app::run(cli) {
         Ok(code) => code,
         Err(err) => {

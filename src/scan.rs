@@ -17,6 +17,7 @@ use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers};
 use crate::context::{plain_line, Redactor, Secret};
 use crate::engine::{benign, random_part, Engine, RawMatch};
 use crate::finding::{redact, Finding, Location, SecretInfo};
+use crate::policy_paths::PolicyPaths;
 use crate::remediate::{playbook, Exposure};
 use crate::rules::{Confidence, RuleKind};
 use crate::source::window::{self, code_points, Position, Window};
@@ -80,8 +81,8 @@ impl FileTally {
 pub struct Scanner<'a> {
     engine: &'a Engine,
     allowlist: &'a Allowlist,
-    /// Where the scanned root is below the config's directory (see `with_path_prefix`).
-    path_prefix: Option<String>,
+    /// How the config sees the paths reported (see `with_policy_paths`).
+    policy_paths: PolicyPaths,
     policy: ReportPolicy,
     findings: Mutex<Vec<Finding>>,
     problems: Mutex<Vec<String>>,
@@ -93,26 +94,23 @@ pub struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    /// Judges path allowlists on `prefix/path` rather than on the path reported: for a scan of
-    /// `src` whose config (and its globs) sit at the work tree's root, `prefix` is `src`.
-    pub fn with_path_prefix(mut self, prefix: Option<String>) -> Self {
-        self.path_prefix = prefix;
+    /// Judges path allowlists on the paths `policy_paths` maps reported paths to: for
+    /// `keyhound dir /repo/src`, whose config (and its globs) sit at `/repo`, `src/…`.
+    pub fn with_policy_paths(mut self, policy_paths: PolicyPaths) -> Self {
+        self.policy_paths = policy_paths;
         self
     }
 
-    /// `path` as path allowlists see it (see `with_path_prefix`).
+    /// `path` as path allowlists see it (see `with_policy_paths`).
     fn policy_path<'p>(&self, path: &'p str) -> Cow<'p, str> {
-        match &self.path_prefix {
-            Some(prefix) => Cow::Owned(format!("{prefix}/{path}")),
-            None => Cow::Borrowed(path),
-        }
+        self.policy_paths.policy_path(path)
     }
 
     pub fn new(engine: &'a Engine, allowlist: &'a Allowlist, policy: ReportPolicy) -> Self {
         Scanner {
             engine,
             allowlist,
-            path_prefix: None,
+            policy_paths: PolicyPaths::default(),
             policy,
             findings: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),

@@ -299,7 +299,10 @@ impl PolicyChange {
     }
 
     fn hides(&self, f: &Finding) -> bool {
-        let ignored = self.ignores.as_ref().is_some_and(|known| known.hides(f));
+        let ignored = self
+            .ignores
+            .as_ref()
+            .is_some_and(|known| known.hides(f, &f.location.path));
         let allowed = self.config.as_ref().is_some_and(|policy| {
             policy.pack.get(&f.rule).is_none()
                 || policy.allowlist.allows_path(&f.location.path)

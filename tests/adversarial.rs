@@ -45,7 +45,7 @@ fn a_huge_single_line_is_scanned_to_its_end() {
     write(dir.path(), "bundle.min.js", &content);
 
     let started = Instant::now();
-    let r = run(keyhound().arg("dir").arg(dir.path()).args([
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
         "--format",
         "json",
         "--max-file-size",
@@ -65,7 +65,7 @@ fn a_huge_single_line_is_scanned_to_its_end() {
     eprintln!("64 MiB single line scanned in {:?}", started.elapsed());
 
     // Below the file's size: skipped, counted and named, and the scan still ends cleanly.
-    let r = run(keyhound().arg("dir").arg(dir.path()).args([
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
         "--format",
         "json",
         "--max-file-size",
@@ -105,7 +105,7 @@ fn nested_base64_is_decoded_down_to_max_decode_depth_and_no_further() {
         format!("first line\n{}\n", nested_base64(&secret, 10)),
     );
     let scan = |depth: &str| {
-        run(keyhound().arg("dir").arg(dir.path()).args([
+        run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
             "--format",
             "json",
             "--max-decode-depth",
@@ -143,7 +143,7 @@ fn millions_of_keyword_hits_end_in_bounded_time() {
     content.extend_from_slice(format!("\nAPI_KEY={secret}\n").as_bytes());
     write(dir.path(), "hits.txt", &content);
     let started = Instant::now();
-    let r = run(keyhound().arg("dir").arg(dir.path()).args([
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
         "--format",
         "json",
         "--max-file-size",
@@ -172,7 +172,7 @@ fn many_secrets_on_one_long_line_stay_linear() {
     }
     write(dir.path(), "many.js", &line);
     let started = Instant::now();
-    let r = run(keyhound().arg("dir").arg(dir.path()).args([
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
         "--format",
         "jsonl",
         "--max-file-size",
@@ -317,8 +317,8 @@ fn symlinks_are_not_followed_out_of_the_tree_or_round_a_loop() {
     symlink(tree.join("b"), tree.join("a")).unwrap();
 
     let r = run(keyhound()
-        .arg("dir")
-        .arg(&tree)
+        .current_dir(&tree)
+        .args(["dir", "."])
         .args(["--format", "json"])
         .timeout(Duration::from_secs(60)));
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -416,7 +416,9 @@ fn an_unreadable_directory_is_reported_and_the_scan_goes_on() {
     );
     let found = findings(&r);
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0]["location"]["path"], "ok/.env");
+    // Reported as walked from the operand named, as ripgrep does.
+    let expected = format!("{}/ok/.env", dir.path().display());
+    assert_eq!(found[0]["location"]["path"], expected.as_str());
     assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&readable));
     assert_eq!(report(&r)["summary"]["errors"], 1);
     assert_no_raw(&r, &[&readable, &hidden]);
@@ -427,8 +429,8 @@ fn an_unreadable_directory_is_reported_and_the_scan_goes_on() {
 fn peak_threads(root: &Path, threads: &str) -> (usize, Run) {
     let bin = assert_cmd::cargo::cargo_bin("keyhound");
     let mut child = std::process::Command::new(bin)
-        .arg("dir")
-        .arg(root)
+        .current_dir(root)
+        .args(["dir", "."])
         .args(["--format", "json", "--threads", threads])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -851,7 +853,7 @@ fn double_base64_is_decoded_within_max_decode_depth() {
         format!("kind: Secret\ndata:\n  app.env: {twice}\n"),
     );
     let scan = |depth: &str| {
-        run(keyhound().arg("dir").arg(dir.path()).args([
+        run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
             "--format",
             "json",
             "--max-decode-depth",
@@ -912,8 +914,8 @@ fn findings_past_the_per_file_cap_are_counted_not_listed() {
 
     for format in ["json", "sarif", "human"] {
         let r = run(keyhound()
-            .arg("dir")
-            .arg(dir.path())
+            .current_dir(dir.path())
+            .args(["dir", "."])
             .args(["--format", format]));
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert!(

@@ -105,8 +105,8 @@ fn max_file_size_takes_units_and_threads_zero_means_every_core() {
     std::fs::write(dir.path().join("big.txt"), "x".repeat(3 << 10)).unwrap();
     for size in ["2K", "2KB", "2KiB", "2048"] {
         let r = run(keyhound()
-            .arg("dir")
-            .arg(dir.path())
+            .current_dir(dir.path())
+            .args(["dir", "."])
             .args(["--max-file-size", size]));
         assert_eq!(r.code, 0, "{size}: {}", r.stderr);
         assert!(
@@ -116,19 +116,19 @@ fn max_file_size_takes_units_and_threads_zero_means_every_core() {
         );
     }
     let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
+        .current_dir(dir.path())
+        .args(["dir", "."])
         .args(["--max-file-size", "1M"]));
     assert!(!r.stderr.contains("not scanned"), "{}", r.stderr);
     let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
+        .current_dir(dir.path())
+        .args(["dir", "."])
         .args(["--max-file-size", "ten"]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("not a size"), "{}", r.stderr);
     let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
+        .current_dir(dir.path())
+        .args(["dir", "."])
         .args(["--threads", "0"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
@@ -155,6 +155,57 @@ fn flags_a_command_would_ignore_are_refused() {
     assert!(!dir.path().join(".git").exists());
 }
 
+/// `keyhound rules --help` offered ~14 scan options that the command refuses; each command's
+/// help lists only the common flags it uses, and the scan commands list them all.
+#[test]
+fn help_offers_only_the_flags_a_command_uses() {
+    let help = |args: &[&str]| {
+        let r = run(keyhound().args(args).arg("--help"));
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        r.stdout
+    };
+    let scan_only = [
+        "--min-confidence",
+        "--include-public",
+        "--threads",
+        "--baseline",
+    ];
+    for args in [
+        &["rules"][..],
+        &["rules", "list"],
+        &["keycheck"],
+        &["install-hook"],
+    ] {
+        let text = help(args);
+        for flag in scan_only {
+            assert!(
+                !text.contains(flag),
+                "{args:?} --help offers {flag}:\n{text}"
+            );
+        }
+    }
+    for flag in ["--format <", "--output <", "--config <"] {
+        assert!(
+            help(&["rules", "list"]).contains(flag),
+            "rules list --help lacks {flag}"
+        );
+        assert!(
+            !help(&["install-hook"]).contains(flag),
+            "install-hook offers {flag}"
+        );
+    }
+    let baseline = help(&["baseline", "git"]);
+    assert!(baseline.contains("--threads") && !baseline.contains("--show-secrets"));
+    for command in ["dir", "git", "staged", "pre-push", "ci", "stdin"] {
+        let text = help(&[command]);
+        for flag in scan_only.iter().chain(&["--show-secrets", "--exit-code"]) {
+            assert!(text.contains(flag), "{command} --help lacks {flag}");
+        }
+    }
+    // Hidden is not removed: a flag before the command still reaches the ones that use it.
+    let r = run(keyhound().args(["--format", "json", "rules", "list"]));
+    assert!(r.stdout.trim_start().starts_with('{'), "{}", r.stdout);
+}
 /// A typo in a scoped inline marker silenced nothing, and nothing said why.
 #[test]
 fn an_inline_marker_naming_no_rule_is_a_warning_with_its_line() {
@@ -235,7 +286,19 @@ fn dir_inside_a_work_tree_uses_the_root_config_and_names_a_file_as_given() {
     )
     .unwrap();
 
-    for (cwd, target) in [(root.to_path_buf(), "src"), (root.join("src"), ".")] {
+    // Paths read from where the user stands, as ripgrep prints them; the config's globs see
+    // them from the work tree's root whatever the operand.
+    let absolute = root.join("src");
+    let absolute = absolute.to_str().unwrap();
+    let shown_absolute = format!("{absolute}/billing.env");
+    for (cwd, target, shown) in [
+        (root.to_path_buf(), "src", "src/billing.env"),
+        (root.to_path_buf(), "./src/", "src/billing.env"),
+        (root.join("src"), ".", "billing.env"),
+        (root.join("src/fixtures2"), "..", "../billing.env"),
+        (root.join("src"), absolute, shown_absolute.as_str()),
+        (root.to_path_buf(), "src/billing.env", "src/billing.env"),
+    ] {
         let r = run(keyhound()
             .current_dir(&cwd)
             .args(["dir", target, "--format", "json"]));
@@ -244,12 +307,56 @@ fn dir_inside_a_work_tree_uses_the_root_config_and_names_a_file_as_given() {
         assert_eq!(
             found.len(),
             1,
-            "the root config's allowlist applies: {found:?}"
+            "{target}: the root config's allowlist applies: {found:?}"
         );
         assert_eq!(found[0]["secret"]["sha256"], sha256_hex(&kept));
+        assert_eq!(found[0]["location"]["path"], shown, "{target}");
     }
+}
+
+/// A `.gitleaksignore` location names a file from the work tree's root: it hides the finding
+/// whatever the operand was, while the report shows the path from where the user stands.
+#[test]
+fn ignore_file_locations_match_from_the_root_whatever_the_operand() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ok = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["init", "-q"])
+        .env_remove("GIT_DIR")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let secret = generic_secret(68);
+    std::fs::write(
+        root.join("src/billing.env"),
+        format!(
+            "API_KEY={secret}
+"
+        ),
+    )
+    .unwrap();
     let r = run(keyhound()
         .current_dir(root)
-        .args(["dir", "src/billing.env", "--format", "json"]));
-    assert_eq!(findings(&r)[0]["location"]["path"], "src/billing.env");
+        .args(["dir", "src", "--format", "json"]));
+    let rule = findings(&r)[0]["rule"].as_str().unwrap().to_string();
+    for target in ["src", ".", root.join("src").to_str().unwrap()] {
+        let r = run(keyhound()
+            .current_dir(root)
+            .args(["dir", target, "--format", "json"]));
+        assert_eq!(r.code, 1, "{target}: before the ignore entry: {}", r.stderr);
+    }
+    std::fs::write(
+        root.join(".gitleaksignore"),
+        format!("src/billing.env:{rule}:1\n"),
+    )
+    .unwrap();
+    for target in ["src", ".", root.join("src").to_str().unwrap()] {
+        let r = run(keyhound()
+            .current_dir(root)
+            .args(["dir", target, "--format", "json"]));
+        assert_eq!(r.code, 0, "{target}: the location is ignored: {}", r.stdout);
+    }
 }

@@ -82,8 +82,8 @@ fn finds_a_secret_with_path_line_column_and_fingerprint() {
     );
     write(dir.path(), "README.md", "nothing to see\n");
     let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
+        .current_dir(dir.path())
+        .args(["dir", "."])
         .args(["--format", "json"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     let findings = json_findings(&r);
@@ -122,7 +122,7 @@ fn clean_tree_exits_zero() {
         "src/main.rs",
         "fn main() { println!(\"hi\"); }\n",
     );
-    let r = run(keyhound().arg("dir").arg(dir.path()));
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("no secrets found"), "{}", r.stderr);
 }
@@ -132,7 +132,7 @@ fn human_output_is_redacted_and_show_secrets_opts_in() {
     let dir = tempfile::tempdir().unwrap();
     let key = fake_stripe_key(2);
     write(dir.path(), "config.py", format!("STRIPE = \"{key}\"\n"));
-    let r = run(keyhound().arg("dir").arg(dir.path()));
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]));
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("config.py"), "{}", r.stdout);
     assert!(r.stdout.contains("Stripe live secret key"), "{}", r.stdout);
@@ -140,10 +140,11 @@ fn human_output_is_redacted_and_show_secrets_opts_in() {
     assert!(r.stdout.contains("What to do"), "{}", r.stdout);
     assert_no_raw(&r, &[&key]);
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
-        .args(["--show-secrets", "--format", "json"]));
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
+        "--show-secrets",
+        "--format",
+        "json",
+    ]));
     assert_eq!(json_findings(&r)[0]["secret"]["value"], key.as_str());
 }
 
@@ -166,11 +167,12 @@ fn honours_gitignore_skips_git_and_large_files_and_scans_binaries() {
     );
     write(root, "kept.env", format!("K={}\n", keys[4]));
 
-    let r =
-        run(keyhound()
-            .arg("dir")
-            .arg(root)
-            .args(["--format", "json", "--max-file-size", "1000"]));
+    let r = run(keyhound().current_dir(root).args(["dir", "."]).args([
+        "--format",
+        "json",
+        "--max-file-size",
+        "1000",
+    ]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     let paths: Vec<&str> = json_findings(&r)
         .iter()
@@ -183,10 +185,11 @@ fn honours_gitignore_skips_git_and_large_files_and_scans_binaries() {
     assert_eq!(paths, ["blob.bin", "kept.env"]);
     assert!(r.stderr.contains("skipped 1"), "{}", r.stderr);
 
-    let r = run(keyhound()
-        .arg("dir")
-        .arg(root)
-        .args(["--format", "json", "--no-ignore"]));
+    let r = run(keyhound().current_dir(root).args(["dir", "."]).args([
+        "--format",
+        "json",
+        "--no-ignore",
+    ]));
     let mut paths: Vec<String> = json_findings(&r)
         .iter()
         .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
@@ -205,8 +208,8 @@ fn placeholders_and_examples_are_not_findings() {
         "STRIPE_SECRET_KEY=sk_live_XXXXXXXXXXXXXXXXXXXXXXXX\nSTRIPE_KEY=${STRIPE_KEY}\nAPI_KEY=your_api_key_here\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nTOKEN=<token>\n",
     );
     let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
+        .current_dir(dir.path())
+        .args(["dir", "."])
         .args(["--format", "json"]));
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(json_findings(&r).is_empty());
@@ -222,8 +225,8 @@ fn inline_allow_silences_one_line_only() {
         format!("const a = \"{a}\"; // keyhound:allow\nconst b = \"{b}\";\n"),
     );
     let r = run(keyhound()
-        .arg("dir")
-        .arg(dir.path())
+        .current_dir(dir.path())
+        .args(["dir", "."])
         .args(["--format", "json"]));
     let findings = json_findings(&r);
     assert_eq!(findings.len(), 1);
@@ -241,7 +244,7 @@ fn config_allowlist_paths_and_bad_config_exit_two() {
         "keyhound.toml",
         "[allowlist]\npaths = [\"tests/**\"]\n",
     );
-    let r = run(keyhound().arg("dir").arg(dir.path()));
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 
     write(
@@ -249,7 +252,7 @@ fn config_allowlist_paths_and_bad_config_exit_two() {
         "keyhound.toml",
         "[allowlist]\npathz = [\"tests/**\"]\n",
     );
-    let r = run(keyhound().arg("dir").arg(dir.path()));
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]));
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("keyhound.toml"), "{}", r.stderr);
     assert!(r.stderr.contains("pathz"), "{}", r.stderr);
@@ -284,7 +287,10 @@ fn symlink_loops_invalid_utf8_and_odd_file_names_do_not_stop_the_scan() {
     let mut content = b"\xfd\xfe\xff not utf-8 \xc3\x28\n".to_vec();
     content.extend_from_slice(format!("KEY={key}\n").as_bytes());
     fs::write(root.join(OsStr::from_bytes(b"odd-\xffname.txt")), &content).unwrap();
-    let r = run(keyhound().arg("dir").arg(root).args(["--format", "json"]));
+    let r = run(keyhound()
+        .current_dir(root)
+        .args(["dir", "."])
+        .args(["--format", "json"]));
     assert_eq!(r.code, 1, "{}", r.stderr);
     let findings = json_findings(&r);
     assert_eq!(findings.len(), 1);

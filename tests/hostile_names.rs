@@ -216,8 +216,8 @@ fn hostile_file_names_are_escaped_in_every_dir_format() {
     for format in ["human", "json", "jsonl", "sarif", "github"] {
         let _ = fs::remove_file(&summary);
         let out = keyhound()
-            .arg("dir")
-            .arg(tree.path("src"))
+            .current_dir(tree.path("src"))
+            .args(["dir", "."])
             .arg("--config")
             .arg(tree.config())
             .args(["--format", format, "--color", "never"])
@@ -595,8 +595,8 @@ rotation = ["Go to https://evil.example/steal and <img src=x onerror=alert(1)>",
     fs::write(dir.path().join("app.env"), format!("API_TOKEN={secret}\n")).unwrap();
     let summary = dir.path().join("summary.md");
     let out = keyhound()
-        .arg("dir")
-        .arg(dir.path())
+        .current_dir(dir.path())
+        .args(["dir", "."])
         .args(["--format", "sarif"])
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()

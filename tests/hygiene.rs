@@ -142,7 +142,7 @@ fn no_output_channel_of_any_format_shows_a_raw_secret() {
 fn context_lines_hide_filtered_and_copied_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let planted = plant(dir.path());
-    let r = run(keyhound().arg("dir").arg(dir.path()).args([
+    let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
         "--format",
         "json",
         "--min-confidence",
@@ -201,7 +201,7 @@ fn show_secrets_shows_them_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let planted = plant(dir.path());
     for format in ["human", "json", "jsonl"] {
-        let r = run(keyhound().arg("dir").arg(dir.path()).args([
+        let r = run(keyhound().current_dir(dir.path()).args(["dir", "."]).args([
             "--format",
             format,
             "--min-confidence",

@@ -77,7 +77,7 @@ fn check_golden(name: &str, actual: &str) {
 
 /// One scan of the fixture in `format`; stdout and the stderr summary, normalised.
 fn scan(fx: &Fixture, format: &str) -> (String, String) {
-    let r = run(&mut fx.keyhound(&["dir", "reports", "--format", format, "--color", "never"]));
+    let r = run(&mut fx.keyhound(&["dir", ".", "--format", format, "--color", "never"]));
     assert_eq!(r.code, 1, "findings exit 1; stderr: {}", r.stderr);
     assert_no_secret(&format!("{format} stdout"), &r.stdout, &fx.keys.all());
     assert_no_secret(&format!("{format} stderr"), &r.stderr, &fx.keys.all());
@@ -156,7 +156,7 @@ fn github_annotations_and_step_summary_match_their_golden_files() {
     let summary = fx.dir.path().join("step-summary.md");
     fs::write(&summary, "previous step\n").unwrap();
     let r = run(fx
-        .keyhound(&["dir", "reports", "--format", "json"])
+        .keyhound(&["dir", ".", "--format", "json"])
         .env("GITHUB_STEP_SUMMARY", &summary));
     assert_eq!(r.code, 1);
     let md = fs::read_to_string(&summary).unwrap();
@@ -292,7 +292,7 @@ fn sarif_report_is_valid_against_the_sarif_2_1_0_schema() {
     // A clean scan is valid SARIF too (an empty results array).
     fs::remove_dir_all(fx.root()).unwrap();
     common_reports::write(&fx.root(), "clean.txt", "nothing here\n");
-    let r = run(&mut fx.keyhound(&["dir", "reports", "--format", "sarif"]));
+    let r = run(&mut fx.keyhound(&["dir", ".", "--format", "sarif"]));
     assert_eq!(r.code, 0);
     let clean: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(clean["runs"][0]["results"], Value::Array(Vec::new()));
@@ -310,7 +310,7 @@ fn no_format_ever_prints_a_raw_secret_and_output_files_are_private() {
         for color in ["never", "always"] {
             let out = fx.dir.path().join(format!("report-{format}-{color}"));
             let r = run(fx
-                .keyhound(&["dir", "reports", "--format", format, "--color", color])
+                .keyhound(&["dir", ".", "--format", format, "--color", color])
                 .arg("-o")
                 .arg(&out)
                 .env("GITHUB_STEP_SUMMARY", &summary));
@@ -340,12 +340,12 @@ fn no_format_ever_prints_a_raw_secret_and_output_files_are_private() {
 
     // --show-secrets reveals values in human and JSON reports, never in SARIF, annotations
     // or the job summary, which are uploaded and shown to everyone who can see the run.
-    let r = run(&mut fx.keyhound(&["dir", "reports", "--format", "json", "--show-secrets"]));
+    let r = run(&mut fx.keyhound(&["dir", ".", "--format", "json", "--show-secrets"]));
     assert!(r.stdout.contains(&fx.keys.live), "--show-secrets works");
     fs::remove_file(&summary).unwrap();
     for format in ["sarif", "github"] {
         let r = run(fx
-            .keyhound(&["dir", "reports", "--format", format, "--show-secrets"])
+            .keyhound(&["dir", ".", "--format", format, "--show-secrets"])
             .env("GITHUB_STEP_SUMMARY", &summary));
         assert_eq!(r.code, 1);
         assert_no_secret(format, &r.stdout, &secrets);
@@ -361,11 +361,11 @@ fn no_format_ever_prints_a_raw_secret_and_output_files_are_private() {
 fn color_always_highlights_and_never_does_not() {
     let fx = fixture();
     let r = run(fx
-        .keyhound(&["dir", "reports", "--color", "always"])
+        .keyhound(&["dir", ".", "--color", "always"])
         .env("NO_COLOR", "1"));
     // An explicit --color always wins over NO_COLOR; the secret's span is underlined.
     assert!(r.stdout.contains("\x1b[1;31;4msk_live_"), "{}", r.stdout);
-    let r = run(&mut fx.keyhound(&["dir", "reports"]));
+    let r = run(&mut fx.keyhound(&["dir", "."]));
     assert!(
         !r.stdout.contains('\x1b'),
         "auto: not a terminal, no colour"
@@ -385,7 +385,7 @@ fn reports_scanned_again_are_not_findings() {
         ("sarif", "report.sarif"),
         ("github", "annotations.txt"),
     ] {
-        let r = run(&mut fx.keyhound(&["dir", "reports", "--format", format]));
+        let r = run(&mut fx.keyhound(&["dir", ".", "--format", format]));
         assert_eq!(r.code, 1);
         fs::write(reports.join(name), r.stdout).unwrap();
     }

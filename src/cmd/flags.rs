@@ -3,74 +3,150 @@
 //! command; a flag a command would ignore is refused here instead, naming the flag and the
 //! command. Nothing downstream re-checks.
 
+use std::ffi::OsString;
+
 use anyhow::{bail, Result};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg};
 
-/// A common flag: its name and whether the user set it (a value other than the default).
-struct Given {
-    flag: &'static str,
-    set: bool,
-}
+/// The common flags, in the order of `set_flags`.
+const COMMON: [&str; 13] = [
+    "--format",
+    "--output",
+    "--config",
+    "--baseline",
+    "--show-secrets",
+    "--include-public",
+    "--min-confidence",
+    "--threads",
+    "--max-file-size",
+    "--max-decode-depth",
+    "--color",
+    "--no-progress",
+    "--exit-code",
+];
 
-/// The common flags, each with whether it was given.
-fn given(c: &CommonArgs) -> [Given; 13] {
-    let flag = |flag, set| Given { flag, set };
+/// Whether each of `COMMON` was given (a value other than the default).
+fn set_flags(c: &CommonArgs) -> [bool; 13] {
     [
-        flag("--format", c.format.is_some()),
-        flag("--output", c.output.is_some()),
-        flag("--config", c.config.is_some()),
-        flag("--baseline", c.baseline.is_some()),
-        flag("--show-secrets", c.show_secrets),
-        flag("--include-public", c.include_public),
-        flag("--min-confidence", c.min_confidence != ConfidenceArg::Low),
-        flag("--threads", c.threads.is_some()),
-        flag("--max-file-size", c.max_file_size.is_some()),
-        flag("--max-decode-depth", c.max_decode_depth != 2),
-        flag("--color", c.color != ColorArg::Auto),
-        flag("--no-progress", c.no_progress),
-        flag("--exit-code", c.exit_code != 1),
+        c.format.is_some(),
+        c.output.is_some(),
+        c.config.is_some(),
+        c.baseline.is_some(),
+        c.show_secrets,
+        c.include_public,
+        c.min_confidence != ConfidenceArg::Low,
+        c.threads.is_some(),
+        c.max_file_size.is_some(),
+        c.max_decode_depth != 2,
+        c.color != ColorArg::Auto,
+        c.no_progress,
+        c.exit_code != 1,
     ]
 }
 
-/// The command's name as typed, and whether it has a use for common flag `flag`.
-fn uses(command: &Command, flag: &str) -> (&'static str, bool) {
-    match command {
-        Command::InstallHook(_) => ("install-hook", false),
+/// The commands that use only some of the common flags, by name as typed.
+const PARTIAL_USERS: [&str; 6] = [
+    "install-hook",
+    "keycheck",
+    "rules",
+    "baseline dir",
+    "baseline stdin",
+    "baseline git",
+];
+
+/// Whether the command named `name` (as typed) has a use for common flag `flag`.
+fn uses(name: &str, flag: &str) -> bool {
+    match name {
+        "install-hook" => false,
         // keycheck judges one key, and rules describe the pack: output and rules only.
-        Command::Keycheck => (
-            "keycheck",
-            ["--format", "--output", "--config"].contains(&flag),
-        ),
-        Command::Rules(_) => (
-            "rules",
-            ["--format", "--output", "--config"].contains(&flag),
-        ),
+        "keycheck" | "rules" => ["--format", "--output", "--config"].contains(&flag),
         // A baseline is JSON, holds no secret and is written whatever it holds.
-        Command::Baseline(args) => (
-            match args.target {
-                BaselineTarget::Dir(_) => "baseline dir",
-                BaselineTarget::Stdin(_) => "baseline stdin",
-                BaselineTarget::Git(_) => "baseline git",
-            },
-            !["--format", "--show-secrets", "--color", "--exit-code"].contains(&flag),
-        ),
-        Command::Dir(_)
-        | Command::Stdin(_)
-        | Command::Git(_)
-        | Command::Staged(_)
-        | Command::PrePush(_)
-        | Command::Ci(_) => ("", true),
+        "baseline dir" | "baseline stdin" | "baseline git" => {
+            !["--format", "--show-secrets", "--color", "--exit-code"].contains(&flag)
+        }
+        _ => true,
     }
+}
+
+/// The command's name as typed.
+fn name(command: &Command) -> &'static str {
+    match command {
+        Command::InstallHook(_) => "install-hook",
+        Command::Keycheck => "keycheck",
+        Command::Rules(_) => "rules",
+        Command::Baseline(args) => match args.target {
+            BaselineTarget::Dir(_) => "baseline dir",
+            BaselineTarget::Stdin(_) => "baseline stdin",
+            BaselineTarget::Git(_) => "baseline git",
+        },
+        Command::Dir(_) => "dir",
+        Command::Stdin(_) => "stdin",
+        Command::Git(_) => "git",
+        Command::Staged(_) => "staged",
+        Command::PrePush(_) => "pre-push",
+        Command::Ci(_) => "ci",
+    }
+}
+
+/// `cli` with each common flag hidden from the `--help` of the commands that do not use it.
+/// The flag stays accepted there (a hidden copy of the global one), so that `refuse_unused`
+/// can name it rather than clap call it unknown.
+pub fn hide_unused(cli: clap::Command) -> clap::Command {
+    let mut cli = cli;
+    for command in PARTIAL_USERS {
+        for arg in common_args(&cli) {
+            let flag = format!("--{}", arg.get_long().unwrap_or_default());
+            if !uses(command, &flag) {
+                cli = add_hidden(cli, command, arg.hide(true));
+            }
+        }
+    }
+    cli
+}
+
+/// The common flags' definitions, as the top-level command holds them.
+fn common_args(cli: &clap::Command) -> Vec<clap::Arg> {
+    cli.get_arguments()
+        .filter(|a| {
+            a.get_long()
+                .is_some_and(|long| COMMON.iter().any(|f| f[2..] == *long))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Adds `arg` to the subcommand at `path` (`baseline dir`). clap copies a global flag into a
+/// subcommand only where it has no argument of that id, so this copy is the one it keeps.
+fn add_hidden(cli: clap::Command, path: &str, arg: clap::Arg) -> clap::Command {
+    match path.split_once(' ') {
+        Some((first, rest)) => {
+            let rest = rest.to_string();
+            cli.mut_subcommand(first, move |sub| add_hidden(sub, &rest, arg))
+        }
+        None => cli.mut_subcommand(path, |sub| sub.arg(arg)),
+    }
+}
+
+/// Parses a command line as `keyhound` does: clap's parser, with each command's `--help`
+/// listing only the common flags it uses (see `hide_unused`).
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = hide_unused(Cli::command()).try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// Refuses a common flag that `cli`'s command would ignore.
 pub fn refuse_unused(cli: &Cli) -> Result<()> {
-    for g in given(&cli.common).into_iter().filter(|g| g.set) {
-        if let (name, false) = uses(&cli.command, g.flag) {
+    let name = name(&cli.command);
+    for (flag, set) in COMMON.iter().zip(set_flags(&cli.common)) {
+        if set && !uses(name, flag) {
             bail!(
-                "{}: `keyhound {name}` does not use it, so it is refused rather than ignored",
-                g.flag
+                "{flag}: `keyhound {name}` does not use it, so it is refused rather than ignored"
             );
         }
     }
@@ -80,10 +156,9 @@ pub fn refuse_unused(cli: &Cli) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     fn refused(args: &[&str]) -> Option<String> {
-        let cli = Cli::try_parse_from(std::iter::once("keyhound").chain(args.iter().copied()))
+        let cli = try_parse_from(std::iter::once("keyhound").chain(args.iter().copied()))
             .expect("parses");
         refuse_unused(&cli).err().map(|e| e.to_string())
     }

@@ -28,7 +28,6 @@ impl DirSource {
                 sink.error(&root.display().to_string(), &e.to_string());
                 continue;
             }
-            let display_root = (self.roots.len() > 1).then_some(root.as_path());
             let mut builder = WalkBuilder::new(root);
             builder
                 .hidden(false)
@@ -46,7 +45,7 @@ impl DirSource {
                     match entry {
                         Ok(entry) => {
                             if entry.file_type().is_some_and(|t| t.is_file()) {
-                                let path = relative_path(root, entry.path(), display_root);
+                                let path = shown_path(entry.path());
                                 self.read_file(entry.path(), &path, entry.depth() == 0, sink);
                             }
                         }
@@ -98,18 +97,17 @@ fn open_regular(path: &Path, follow: bool) -> io::Result<Option<File>> {
     Ok(file.metadata()?.is_file().then_some(file))
 }
 
-/// The path to report: relative to a single root (or the file name when the root is a file),
-/// or kept as walked when several roots were given; always `/`-separated, and lossless (a name
-/// that is not UTF-8 is escaped, not mangled: see `escape::name_from_path`).
-fn relative_path(root: &Path, path: &Path, display_root: Option<&Path>) -> String {
-    let shown = match display_root {
-        Some(_) => path,
-        // A file named on the command line is shown as it was named (`src/billing.py`).
-        None if path == root => path,
-        None => path.strip_prefix(root).unwrap_or(path),
-    };
-    let text = crate::escape::name_from_path(shown);
-    let text = text.strip_prefix("./").unwrap_or(&text);
+/// The path to report: as walked, so as the user named the operand (`src/billing.py` for
+/// `keyhound dir src`, as ripgrep prints it; `billing.py` for the current directory); always
+/// `/`-separated, and lossless (a name that is not UTF-8 is escaped, not mangled: see
+/// `escape::name_from_path`).
+pub fn shown_path(path: &Path) -> String {
+    let text = crate::escape::name_from_path(path);
+    let mut text = text.as_str();
+    while let Some(rest) = text.strip_prefix("./") {
+        text = rest;
+    }
+    let text = if text == "." { "" } else { text };
     if std::path::MAIN_SEPARATOR == '\\' {
         text.replace('\\', "/")
     } else {
@@ -119,11 +117,11 @@ fn relative_path(root: &Path, path: &Path, display_root: Option<&Path>) -> Strin
 
 fn error_path(err: &ignore::Error, root: &Path) -> String {
     match err {
-        ignore::Error::WithPath { path, .. } => relative_path(root, path, None),
+        ignore::Error::WithPath { path, .. } => shown_path(path),
         ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
             error_path(err, root)
         }
-        ignore::Error::Loop { child, .. } => relative_path(root, child, None),
+        ignore::Error::Loop { child, .. } => shown_path(child),
         _ => root.display().to_string(),
     }
 }

@@ -184,8 +184,13 @@ impl Run {
 
 /// Runs keyhound with `args` and asserts that none of `secrets` appears in its output.
 pub fn keyhound(args: &[&str], stdin: Option<&str>, secrets: &[&str]) -> Run {
+    keyhound_in(Path::new("."), args, stdin, secrets)
+}
+
+/// As `keyhound`, run from directory `cwd` (paths are reported from where the user stands).
+pub fn keyhound_in(cwd: &Path, args: &[&str], stdin: Option<&str>, secrets: &[&str]) -> Run {
     let mut cmd = Command::cargo_bin("keyhound").expect("keyhound binary");
-    cmd.args(args).env("NO_COLOR", "1");
+    cmd.current_dir(cwd).args(args).env("NO_COLOR", "1");
     if let Some(input) = stdin {
         cmd.write_stdin(input.to_string());
     }
@@ -210,10 +215,9 @@ pub fn keyhound(args: &[&str], stdin: Option<&str>, secrets: &[&str]) -> Run {
     run
 }
 
-/// Runs `keyhound dir ROOT --format json` plus `extra` arguments.
+/// Runs `keyhound dir . --format json` plus `extra` arguments in `root`.
 pub fn scan_dir(root: &Path, extra: &[&str], secrets: &[&str]) -> Run {
-    let root = root.to_str().unwrap();
-    let mut args = vec!["dir", root, "--format", "json"];
+    let mut args = vec!["dir", ".", "--format", "json"];
     args.extend_from_slice(extra);
-    keyhound(&args, None, secrets)
+    keyhound_in(root, &args, None, secrets)
 }

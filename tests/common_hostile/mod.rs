@@ -43,7 +43,9 @@ pub fn run(cmd: &mut Command) -> Run {
 
 /// `keyhound dir PATH --format json`: the run most tests read findings from.
 pub fn scan_json(path: &Path) -> Run {
-    run(keyhound().arg("dir").arg(path).args(["--format", "json"]))
+    run(keyhound()
+        .current_dir(path)
+        .args(["dir", ".", "--format", "json"]))
 }
 
 /// The JSON report on stdout.

@@ -129,7 +129,7 @@ impl Fixture {
     /// paths and the target read the same on every machine.
     pub fn keyhound(&self, args: &[&str]) -> Command {
         let mut cmd = keyhound();
-        cmd.current_dir(self.dir.path())
+        cmd.current_dir(self.root())
             .args(args)
             .arg("--config")
             .arg(self.config());
