@@ -70,7 +70,9 @@ pub struct DirArgs {
     /// Files or directories to scan; `-` alone reads standard input, as `keyhound stdin`.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Also scan files that .gitignore, .ignore and similar files exclude.
+    /// Also scan the untracked files git ignores (.gitignore, .git/info/exclude,
+    /// core.excludesFile). Without it they are left out, and counted; tracked files are always
+    /// scanned, and outside a git work tree nothing is ignored.
     #[arg(long)]
     pub no_ignore: bool,
 }

@@ -44,6 +44,11 @@ pub struct Summary {
     pub bytes: u64,
     /// Files not scanned because they are larger than the `--max-file-size` given.
     pub skipped: u64,
+    /// Files not scanned because a path allowlist covers them (the default lock-file and
+    /// vendored-code paths, or the config's `paths`).
+    pub excluded: u64,
+    /// Untracked paths git's ignore rules kept out of a `dir` scan (a directory counts once).
+    pub ignored: u64,
     pub findings: u64,
     /// Findings past `LISTED_PER_RULE` in a file: counted, not listed.
     pub unlisted: u64,
@@ -89,6 +94,8 @@ pub struct Scanner<'a> {
     files: AtomicU64,
     bytes: AtomicU64,
     skipped: AtomicU64,
+    excluded: AtomicU64,
+    ignored: AtomicU64,
     unlisted: AtomicU64,
     errors: AtomicU64,
 }
@@ -117,6 +124,8 @@ impl<'a> Scanner<'a> {
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            excluded: AtomicU64::new(0),
+            ignored: AtomicU64::new(0),
             unlisted: AtomicU64::new(0),
             errors: AtomicU64::new(0),
         }
@@ -321,6 +330,7 @@ impl<'a> Scanner<'a> {
     /// allowlist excludes `path`. A read error keeps what was found before it.
     fn scan_stream(&self, path: &str, content: &mut dyn Read) {
         if self.allows_path(path) {
+            self.excluded.fetch_add(1, Ordering::Relaxed);
             return;
         }
         self.files.fetch_add(1, Ordering::Relaxed);
@@ -406,6 +416,8 @@ impl<'a> Scanner<'a> {
             files: self.files.into_inner(),
             bytes: self.bytes.into_inner(),
             skipped: self.skipped.into_inner(),
+            excluded: self.excluded.into_inner(),
+            ignored: self.ignored.into_inner(),
             findings: findings.len() as u64,
             unlisted: self.unlisted.into_inner(),
             errors: self.errors.into_inner(),
@@ -440,6 +452,10 @@ impl ChunkSink for Scanner<'_> {
             }
         }
         self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn ignored(&self, paths: u64) {
+        self.ignored.fetch_add(paths, Ordering::Relaxed);
     }
 
     fn error(&self, path: &str, message: &str) {

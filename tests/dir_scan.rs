@@ -52,10 +52,13 @@ fn run(cmd: &mut Command) -> Run {
     }
 }
 
+fn report_json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", run.stdout))
+}
+
 fn json_findings(run: &Run) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", run.stdout));
-    doc["findings"].as_array().unwrap().clone()
+    report_json(run)["findings"].as_array().unwrap().clone()
 }
 
 fn assert_no_raw(run: &Run, secrets: &[&str]) {
@@ -148,8 +151,20 @@ fn human_output_is_redacted_and_show_secrets_opts_in() {
     assert_eq!(json_findings(&r)[0]["secret"]["value"], key.as_str());
 }
 
+/// The paths of a JSON report's findings, sorted.
+fn finding_paths(r: &Run) -> Vec<String> {
+    let mut paths: Vec<String> = json_findings(r)
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// A source tarball with `*.pem` in its `.gitignore` had most of its private keys skipped,
+/// silently: outside a git repository a `.gitignore` is just a file (as in ripgrep).
 #[test]
-fn honours_gitignore_skips_git_and_large_files_and_scans_binaries() {
+fn a_plain_directory_is_scanned_whole_skipping_git_and_large_files_and_scanning_binaries() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let keys: Vec<String> = (10..15).map(fake_stripe_key).collect();
@@ -174,15 +189,10 @@ fn honours_gitignore_skips_git_and_large_files_and_scans_binaries() {
         "1000",
     ]));
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let paths: Vec<&str> = json_findings(&r)
-        .iter()
-        .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
-        .collect::<Vec<_>>()
-        .leak()
-        .iter()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(paths, ["blob.bin", "kept.env"]);
+    assert_eq!(finding_paths(&r), ["blob.bin", "ignored.env", "kept.env"]);
+    let summary = &report_json(&r)["summary"];
+    assert_eq!(summary["skipped"], 1, "{summary}");
+    assert_eq!(summary["ignored"], 0, "{summary}");
     assert!(r.stderr.contains("skipped 1"), "{}", r.stderr);
 
     let r = run(keyhound().current_dir(root).args(["dir", "."]).args([
@@ -190,13 +200,77 @@ fn honours_gitignore_skips_git_and_large_files_and_scans_binaries() {
         "json",
         "--no-ignore",
     ]));
-    let mut paths: Vec<String> = json_findings(&r)
-        .iter()
-        .map(|f| f["location"]["path"].as_str().unwrap().to_owned())
-        .collect();
-    paths.sort();
-    assert_eq!(paths, ["big.txt", "blob.bin", "ignored.env", "kept.env"]);
+    let expected = ["big.txt", "blob.bin", "ignored.env", "kept.env"];
+    assert_eq!(finding_paths(&r), expected);
     assert_no_raw(&r, &keys.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// In a work tree git's ignore rules apply to untracked files only: a tracked key that a
+/// `.gitignore` pattern matches is in every clone, so it is reported; what the rules and the
+/// path allowlists leave out is counted in the summary, each separately.
+#[test]
+fn a_work_tree_scans_tracked_files_a_gitignore_matches_and_counts_what_it_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let keys: Vec<String> = (20..25).map(fake_stripe_key).collect();
+    write(root, ".gitignore", "*.pem\nbuild/\n");
+    write(root, "certs/key.pem", format!("K={}\n", keys[0]));
+    write(root, "certs/local.pem", format!("K={}\n", keys[1]));
+    write(root, "build/out.env", format!("K={}\n", keys[2]));
+    write(root, "vendor/lib/conf.env", format!("K={}\n", keys[3]));
+    write(root, "app.env", format!("K={}\n", keys[4]));
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .current_dir(root)
+            .args(args)
+            .env_remove("GIT_DIR")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", ".gitignore", "app.env", "vendor"]);
+    git(&["add", "-f", "certs/key.pem"]);
+
+    for (cwd, target, shown) in [
+        (root.to_path_buf(), ".", ["app.env", "certs/key.pem"]),
+        (root.join("certs"), "..", ["../app.env", "../certs/key.pem"]),
+    ] {
+        let r = run(keyhound()
+            .current_dir(&cwd)
+            .args(["dir", target, "--format", "json"]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert_eq!(finding_paths(&r), shown);
+        let summary = &report_json(&r)["summary"];
+        // certs/local.pem and build/ (one directory), by git; vendor/lib/conf.env by the
+        // default path allowlist.
+        assert_eq!(summary["ignored"], 2, "{summary}");
+        assert_eq!(summary["excluded"], 1, "{summary}");
+    }
+    let r = run(keyhound()
+        .current_dir(root)
+        .args(["dir", "certs", "--format", "json"]));
+    assert_eq!(finding_paths(&r), ["certs/key.pem"]);
+    assert_eq!(report_json(&r)["summary"]["ignored"], 1);
+    let r = run(keyhound().current_dir(root).args(["dir", "."]));
+    assert!(
+        r.stderr.contains("2 untracked path(s) ignored by git")
+            && r.stderr.contains("1 file(s) left out by path allowlists"),
+        "{}",
+        r.stderr
+    );
+    let r = run(keyhound()
+        .current_dir(root)
+        .args(["dir", ".", "--format", "json", "--no-ignore"]));
+    let expected = [
+        "app.env",
+        "build/out.env",
+        "certs/key.pem",
+        "certs/local.pem",
+    ];
+    assert_eq!(finding_paths(&r), expected);
+    assert_eq!(report_json(&r)["summary"]["ignored"], 0);
 }
 
 #[test]

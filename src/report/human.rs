@@ -250,6 +250,18 @@ pub fn scan_totals(report: &ScanReport) -> String {
             s.skipped
         ));
     }
+    if s.excluded > 0 {
+        text.push_str(&format!(
+            "; {} file(s) left out by path allowlists (lock files, vendored code, config)",
+            s.excluded
+        ));
+    }
+    if s.ignored > 0 {
+        text.push_str(&format!(
+            "; {} untracked path(s) ignored by git (--no-ignore scans them)",
+            s.ignored
+        ));
+    }
     if s.unlisted > 0 {
         text.push_str(&format!(
             "; {} more finding(s) not listed (per-file cap)",

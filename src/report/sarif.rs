@@ -95,6 +95,8 @@ pub fn build(report: &ScanReport) -> Sarif {
                         "files": s.files,
                         "bytes": s.bytes,
                         "skipped": s.skipped,
+                        "excluded": s.excluded,
+                        "ignored": s.ignored,
                         "findings": s.findings,
                         "unlisted": s.unlisted,
                         "errors": s.errors,

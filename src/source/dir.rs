@@ -1,12 +1,17 @@
-//! Files on disk: a parallel walk (the `ignore` crate, as in ripgrep) that honours
-//! `.gitignore`, skips `.git/`, never follows symlinks (so never loops), and reads each file once.
+//! Files on disk: a parallel walk (the `ignore` crate, as in ripgrep) that honours git's ignore
+//! rules for untracked files in a work tree, skips `.git/`, never follows symlinks (so never
+//! loops), and reads each file once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use ignore::{WalkBuilder, WalkState};
 
+use super::work_tree::WorkTree;
 use super::{ChunkSink, SkipReason};
 
 /// A walk over one or more roots.
@@ -21,40 +26,73 @@ pub struct DirSource {
 }
 
 impl DirSource {
-    /// Walks every root and hands each readable text file to `sink`.
+    /// Walks every root and hands each readable file to `sink`. git's ignore rules apply only
+    /// inside a git work tree and only to untracked files (see `work_tree`): outside one a
+    /// `.gitignore` is just a file, as in ripgrep.
     pub fn run(&self, sink: &dyn ChunkSink) {
         for root in &self.roots {
-            if let Err(e) = fs::symlink_metadata(root) {
-                sink.error(&root.display().to_string(), &e.to_string());
-                continue;
+            let meta = match fs::symlink_metadata(root) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    sink.error(&root.display().to_string(), &e.to_string());
+                    continue;
+                }
+            };
+            let work_tree = (self.respect_ignore && meta.is_dir())
+                .then(|| WorkTree::of(root))
+                .flatten();
+            let walked = Mutex::new(HashSet::new());
+            self.walk(root, work_tree.is_some(), &walked, sink);
+            if let Some(work_tree) = work_tree {
+                let walked = walked.into_inner().unwrap_or_default();
+                for path in work_tree.tracked_files(root) {
+                    let shown = shown_path(&path);
+                    let is_file = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+                    if is_file && !walked.contains(&shown) {
+                        self.read_file(&path, &shown, false, sink);
+                    }
+                }
+                sink.ignored(work_tree.ignored_paths());
             }
-            let mut builder = WalkBuilder::new(root);
-            builder
-                .hidden(false)
-                .parents(self.respect_ignore)
-                .ignore(self.respect_ignore)
-                .git_ignore(self.respect_ignore)
-                .git_global(self.respect_ignore)
-                .git_exclude(self.respect_ignore)
-                .require_git(false)
-                .follow_links(false)
-                .threads(self.threads)
-                .filter_entry(|entry| entry.file_name() != ".git");
-            builder.build_parallel().run(|| {
-                Box::new(move |entry| {
-                    match entry {
-                        Ok(entry) => {
-                            if entry.file_type().is_some_and(|t| t.is_file()) {
-                                let path = shown_path(entry.path());
-                                self.read_file(entry.path(), &path, entry.depth() == 0, sink);
+        }
+    }
+
+    /// Walks `root`, with git's ignore rules if `ignore_rules`, recording each file's path as
+    /// shown in `walked` when they apply (so tracked files they skipped can be told apart).
+    fn walk(
+        &self,
+        root: &Path,
+        ignore_rules: bool,
+        walked: &Mutex<HashSet<String>>,
+        sink: &dyn ChunkSink,
+    ) {
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .standard_filters(false)
+            .parents(ignore_rules)
+            .git_ignore(ignore_rules)
+            .git_global(ignore_rules)
+            .git_exclude(ignore_rules)
+            .follow_links(false)
+            .threads(self.threads)
+            .filter_entry(|entry| entry.file_name() != ".git");
+        builder.build_parallel().run(|| {
+            Box::new(move |entry| {
+                match entry {
+                    Ok(entry) => {
+                        if entry.file_type().is_some_and(|t| t.is_file()) {
+                            let path = shown_path(entry.path());
+                            self.read_file(entry.path(), &path, entry.depth() == 0, sink);
+                            if ignore_rules {
+                                walked.lock().unwrap().insert(path);
                             }
                         }
-                        Err(err) => sink.error(&error_path(&err, root), &error_message(&err)),
                     }
-                    WalkState::Continue
-                })
-            });
-        }
+                    Err(err) => sink.error(&error_path(&err, root), &error_message(&err)),
+                }
+                WalkState::Continue
+            })
+        });
     }
 
     /// Reads one walked file. `follow` is true for a root the user named (a symlink given on

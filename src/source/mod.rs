@@ -8,6 +8,7 @@ pub mod git_index;
 pub mod staged;
 pub mod stdin;
 pub mod window;
+pub mod work_tree;
 
 use std::io::{self, Read};
 
@@ -21,12 +22,14 @@ pub enum SkipReason {
 /// Receives what a source produces; called from many threads at once.
 pub trait ChunkSink: Sync {
     /// A file's content to scan, read to its end in bounded windows, with the path to report
-    /// (relative to the scanned root, `/`-separated).
+    /// (`/`-separated).
     fn file(&self, path: &str, content: &mut dyn Read);
     /// A file that was deliberately not scanned.
     fn skipped(&self, path: &str, reason: SkipReason);
     /// A file or directory that could not be read; the scan goes on.
     fn error(&self, path: &str, message: &str);
+    /// Untracked paths git's ignore rules kept out of the scan (a directory counts once).
+    fn ignored(&self, paths: u64);
 }
 
 /// Reads `reader` to its end unless it holds more than `limit` bytes (then `None`): memory stays
