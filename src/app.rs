@@ -375,6 +375,8 @@ pub fn report_policy(common: &CommonArgs, exposure: Exposure) -> ReportPolicy {
             ConfidenceArg::Medium => Confidence::Medium,
             ConfidenceArg::High => Confidence::High,
         },
+        min_severity: common.min_severity.into(),
+        exclude_contexts: common.exclude_context.clone(),
         exposure,
     }
 }

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::path_context::PathContext;
+use crate::rules::Severity;
+
 /// Finds leaked API keys and other secrets in files, git history and staged changes, and says
 /// how to rotate them. Never prints a raw secret unless asked, never touches the network.
 #[derive(Debug, Parser)]
@@ -176,6 +179,26 @@ pub struct CiArgs {
     pub allow_skipped: bool,
 }
 
+/// A severity named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(arg: SeverityArg) -> Severity {
+        match arg {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+        }
+    }
+}
+
 /// Lowest severity that fails `keyhound ci`, or `never`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOnArg {
@@ -299,6 +322,19 @@ pub struct CommonArgs {
     /// Lowest rule confidence to report.
     #[arg(long, global = true, value_enum, default_value = "low")]
     pub min_confidence: ConfidenceArg,
+    /// Lowest severity to report, after the step down for tests, examples and docs.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "SEVERITY",
+        default_value = "low"
+    )]
+    pub min_severity: SeverityArg,
+    /// Leave out findings in these places, judged from the path: test, docs, example,
+    /// vendored, generated, source (comma-separated). By default every place is reported.
+    #[arg(long, global = true, value_name = "CONTEXT,…", value_delimiter = ',')]
+    pub exclude_context: Vec<PathContext>,
     /// Worker threads (default, or 0: the number of cores).
     #[arg(long, short = 'j', global = true, value_name = "N")]
     pub threads: Option<usize>,

@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::engine::{entropy, Encoding};
+use crate::path_context::PathContext;
 use crate::remediate::Remediation;
 use crate::rules::{Confidence, Severity};
 
@@ -15,8 +16,15 @@ pub struct Finding {
     pub rule: String,
     pub rule_name: String,
     pub provider: String,
+    /// The rule's severity adjusted for `path_context` (one step lower in tests, examples and
+    /// docs).
     pub severity: Severity,
     pub confidence: Confidence,
+    /// Where the finding lives, judged from its path.
+    pub path_context: PathContext,
+    /// The rule's own severity, when `path_context` lowered it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_severity: Option<Severity>,
     /// Publishable key or other public material (reported only on request).
     pub public: bool,
     pub secret: SecretInfo,

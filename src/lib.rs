@@ -22,6 +22,7 @@ pub mod history;
 pub mod hook;
 pub mod keycheck;
 pub mod output_file;
+pub mod path_context;
 pub mod policy_file;
 pub mod policy_paths;
 pub mod prepush;

@@ -109,6 +109,8 @@ mod tests {
             provider: "Test".into(),
             severity: Severity::High,
             confidence: Confidence::High,
+            path_context: crate::path_context::PathContext::Source,
+            rule_severity: None,
             public: false,
             secret: SecretInfo::new(secret.as_bytes(), 0, false),
             location: Location {

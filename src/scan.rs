@@ -17,18 +17,23 @@ use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers};
 use crate::context::{plain_line, Redactor, Secret};
 use crate::engine::{benign, random_part, Engine, RawMatch};
 use crate::finding::{redact, Finding, Location, SecretInfo};
+use crate::path_context::PathContext;
 use crate::policy_paths::PolicyPaths;
 use crate::remediate::{playbook, Exposure};
-use crate::rules::{Confidence, RuleKind};
+use crate::rules::{Confidence, RuleKind, Severity};
 use crate::source::window::{self, code_points, Position, Window};
 use crate::source::{ChunkSink, SkipReason};
 
 /// What to report and how.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReportPolicy {
     pub show_secrets: bool,
     pub include_public: bool,
     pub min_confidence: Confidence,
+    /// Lowest severity reported, after the adjustment for where a finding lives.
+    pub min_severity: Severity,
+    /// Places whose findings are left out (`--exclude-context`).
+    pub exclude_contexts: Vec<PathContext>,
     pub exposure: Exposure,
 }
 
@@ -201,6 +206,10 @@ impl<'a> Scanner<'a> {
     fn keep_all(&self, path: &str, matches: &[RawMatch], window: &Window) -> Judged {
         let (bytes, owned) = (window.text, &window.owned);
         let policy_path = self.policy_path(path);
+        let path_context = PathContext::of(&policy_path);
+        if self.policy.exclude_contexts.contains(&path_context) {
+            return Judged::default();
+        }
         let mut line: Option<(Range<usize>, LineMarkers)> = None;
         let mut kept = Vec::new();
         let mut not_secrets = Vec::new();
@@ -211,6 +220,7 @@ impl<'a> Scanner<'a> {
             let rule = self.engine.rule(m.rule);
             if (rule.public && !self.policy.include_public)
                 || rule.confidence < self.policy.min_confidence
+                || path_context.adjust(rule.severity) < self.policy.min_severity
             {
                 continue;
             }
@@ -257,12 +267,16 @@ impl<'a> Scanner<'a> {
         ((line, column), (end_line, end_column)): Span,
     ) -> Finding {
         let rule = self.engine.rule(m.rule);
+        let path_context = PathContext::of(&self.policy_path(path));
+        let severity = path_context.adjust(rule.severity);
         Finding {
             rule: rule.id.clone(),
             rule_name: rule.name.clone(),
             provider: rule.provider.clone(),
-            severity: rule.severity,
+            severity,
             confidence: rule.confidence,
+            path_context,
+            rule_severity: (severity != rule.severity).then_some(rule.severity),
             public: rule.public,
             context,
             secret,
@@ -427,6 +441,7 @@ impl<'a> Scanner<'a> {
 }
 
 /// What `keep_all` made of a window's matches, by index.
+#[derive(Default)]
 struct Judged {
     /// The matches to report.
     kept: Vec<usize>,

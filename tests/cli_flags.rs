@@ -360,3 +360,73 @@ fn ignore_file_locations_match_from_the_root_whatever_the_operand() {
         assert_eq!(r.code, 0, "{target}: the location is ignored: {}", r.stdout);
     }
 }
+
+/// A PEM test key under `tests/data/` was `critical`, like one in `config/prod.pem`: findings
+/// say where they live, tests, examples and docs are one severity step lower (never hidden),
+/// and `--exclude-context` / `--min-severity` filter on it.
+#[test]
+fn findings_say_where_they_live_and_filter_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (i, path) in ["config/app.env", "tests/data/app.env", "docs/setup.md"]
+        .iter()
+        .enumerate()
+    {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, format!("API_KEY={}\n", generic_secret(70 + i as u64))).unwrap();
+    }
+    let places = |extra: &[&str]| -> Vec<(String, String, String, Option<String>)> {
+        let r = run(keyhound()
+            .current_dir(root)
+            .args(["dir", ".", "--format", "json"])
+            .args(extra));
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        findings(&r)
+            .iter()
+            .map(|f| {
+                (
+                    text(&f["location"]["path"]).unwrap(),
+                    text(&f["path_context"]).unwrap(),
+                    text(&f["severity"]).unwrap(),
+                    text(&f["rule_severity"]),
+                )
+            })
+            .collect()
+    };
+    let all = places(&[]);
+    assert_eq!(all.len(), 3, "{all:?}");
+    let (source, docs, test) = (&all[0], &all[1], &all[2]);
+    assert_eq!(
+        (source.0.as_str(), source.1.as_str()),
+        ("config/app.env", "source")
+    );
+    assert_eq!(source.3, None);
+    assert_eq!(
+        (docs.0.as_str(), docs.1.as_str()),
+        ("docs/setup.md", "docs")
+    );
+    assert_eq!(
+        (test.0.as_str(), test.1.as_str()),
+        ("tests/data/app.env", "test")
+    );
+    for lowered in [docs, test] {
+        assert_eq!(lowered.3.as_deref(), Some(source.2.as_str()), "{lowered:?}");
+        assert_ne!(lowered.2, source.2, "{lowered:?}");
+    }
+    let paths = |found: Vec<(String, String, String, Option<String>)>| -> Vec<String> {
+        found.into_iter().map(|f| f.0).collect()
+    };
+    assert_eq!(
+        paths(places(&["--exclude-context", "test,docs"])),
+        ["config/app.env"]
+    );
+    assert_eq!(
+        paths(places(&["--min-severity", &source.2])),
+        ["config/app.env"]
+    );
+    let r = run(keyhound().current_dir(root).args(["dir", "."]));
+    assert!(r.stdout.contains("in test code (rule: "), "{}", r.stdout);
+    let r = run(keyhound().args(["rules", "list", "--exclude-context", "test"]));
+    assert_eq!(r.code, 2, "refused where it means nothing: {}", r.stderr);
+}

@@ -8,10 +8,10 @@ use std::ffi::OsString;
 use anyhow::{bail, Result};
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg};
+use crate::cli::{BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg, SeverityArg};
 
 /// The common flags, in the order of `set_flags`.
-const COMMON: [&str; 13] = [
+const COMMON: [&str; 15] = [
     "--format",
     "--output",
     "--config",
@@ -19,6 +19,8 @@ const COMMON: [&str; 13] = [
     "--show-secrets",
     "--include-public",
     "--min-confidence",
+    "--min-severity",
+    "--exclude-context",
     "--threads",
     "--max-file-size",
     "--max-decode-depth",
@@ -28,7 +30,7 @@ const COMMON: [&str; 13] = [
 ];
 
 /// Whether each of `COMMON` was given (a value other than the default).
-fn set_flags(c: &CommonArgs) -> [bool; 13] {
+fn set_flags(c: &CommonArgs) -> [bool; 15] {
     [
         c.format.is_some(),
         c.output.is_some(),
@@ -37,6 +39,8 @@ fn set_flags(c: &CommonArgs) -> [bool; 13] {
         c.show_secrets,
         c.include_public,
         c.min_confidence != ConfidenceArg::Low,
+        c.min_severity != SeverityArg::Low,
+        !c.exclude_context.is_empty(),
         c.threads.is_some(),
         c.max_file_size.is_some(),
         c.max_decode_depth != 2,

@@ -50,7 +50,10 @@ pub fn annotation(f: &Finding) -> String {
     }
     props.push((
         "title",
-        format!("{} ({}, {})", f.rule_name, f.severity, f.rule),
+        match super::human::context_note(f) {
+            Some(note) => format!("{} ({}, {}, {note})", f.rule_name, f.severity, f.rule),
+            None => format!("{} ({}, {})", f.rule_name, f.severity, f.rule),
+        },
     ));
     let props: Vec<String> = props
         .iter()

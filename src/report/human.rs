@@ -13,6 +13,7 @@ use std::ops::Range;
 use super::{distinct_secrets, short_fingerprint, ScanReport};
 use crate::escape;
 use crate::finding::{Finding, Provenance};
+use crate::path_context::PathContext;
 use crate::remediate::Exposure;
 use crate::rules::Severity;
 
@@ -73,6 +74,23 @@ pub fn write(report: &ScanReport, color: bool, out: &mut dyn Write) -> io::Resul
     write_remediation(report.findings, &paint, out)
 }
 
+/// Where a finding lives, when that is not product source, and what it did to the severity:
+/// `in test code (rule: critical)`.
+pub fn context_note(f: &Finding) -> Option<String> {
+    let place = match f.path_context {
+        PathContext::Source => return None,
+        PathContext::Test => "in test code",
+        PathContext::Docs => "in docs",
+        PathContext::Example => "in an example",
+        PathContext::Vendored => "in vendored code",
+        PathContext::Generated => "in generated code",
+    };
+    Some(match f.rule_severity {
+        Some(rule) => format!("{place} (rule: {rule})"),
+        None => place.to_string(),
+    })
+}
+
 fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
     let loc = &f.location;
     let position = format!("{}:{}", loc.line, loc.column);
@@ -103,6 +121,9 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
     ];
     if let Some(enc) = f.decoded {
         detail.push(format!("decoded from {enc:?}").to_lowercase());
+    }
+    if let Some(note) = context_note(f) {
+        detail.push(note);
     }
     for line in wrap_parts(&detail, WIDTH - INDENT) {
         writeln!(out, "{pad}{}", paint.dim(&line))?;

@@ -128,6 +128,8 @@ pub(crate) mod testing {
             provider: rule.provider.clone(),
             severity: rule.severity,
             confidence: rule.confidence,
+            path_context: crate::path_context::PathContext::Source,
+            rule_severity: None,
             public: false,
             secret: SecretInfo::new(secret, 5, false),
             location: Location {

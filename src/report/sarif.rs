@@ -284,10 +284,14 @@ fn result_properties(f: &Finding) -> PropertyBag {
     let mut extra: BTreeMap<String, Value> = BTreeMap::from([
         ("severity".to_string(), json!(f.severity.to_string())),
         ("confidence".to_string(), json!(f.confidence.to_string())),
+        ("pathContext".to_string(), json!(f.path_context.to_string())),
         ("provider".to_string(), json!(f.provider)),
         ("redacted".to_string(), json!(f.secret.redacted)),
         ("entropyBits".to_string(), json!(f.secret.entropy_bits)),
     ]);
+    if let Some(rule) = f.rule_severity {
+        extra.insert("ruleSeverity".to_string(), json!(rule.to_string()));
+    }
     if let Some(c) = &f.commit {
         extra.insert("commit".to_string(), json!(c.id));
         extra.insert("author".to_string(), json!(c.author));

@@ -96,6 +96,17 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// One step lower (`Low` stays `Low`).
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium | Severity::Low => Severity::Low,
+        }
+    }
+}
+
 /// How sure a match of this rule is to be a real secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
