@@ -267,9 +267,10 @@ pub fn scan_and_deliver(
     }
     let policy = load_policy(common, root)?;
     let known = load_known(common, root, &policy, delivery == Delivery::Baseline)?;
+    let reporting = report_policy(common, &policy, exposure);
     let engine = Engine::new(policy.pack, common.max_decode_depth);
-    let scanner = Scanner::new(&engine, &policy.allowlist, report_policy(common, exposure))
-        .with_policy_paths(policy_paths.clone());
+    let scanner =
+        Scanner::new(&engine, &policy.allowlist, reporting).with_policy_paths(policy_paths.clone());
     produce(&scanner);
     let (mut findings, problems, mut summary) = scanner.finish();
     for problem in &problems {
@@ -366,7 +367,8 @@ pub fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
 }
 
 /// Maps flags to what the scanner reports.
-pub fn report_policy(common: &CommonArgs, exposure: Exposure) -> ReportPolicy {
+/// What to report, from the flags and, where a flag is not given, the config.
+pub fn report_policy(common: &CommonArgs, policy: &Policy, exposure: Exposure) -> ReportPolicy {
     ReportPolicy {
         show_secrets: common.show_secrets,
         include_public: common.include_public,
@@ -375,8 +377,16 @@ pub fn report_policy(common: &CommonArgs, exposure: Exposure) -> ReportPolicy {
             ConfidenceArg::Medium => Confidence::Medium,
             ConfidenceArg::High => Confidence::High,
         },
-        min_severity: common.min_severity.into(),
-        exclude_contexts: common.exclude_context.clone(),
+        min_severity: common
+            .min_severity
+            .map(Severity::from)
+            .or(policy.min_severity)
+            .unwrap_or(Severity::Low),
+        exclude_contexts: if common.exclude_context.is_empty() {
+            policy.exclude_contexts.clone()
+        } else {
+            common.exclude_context.clone()
+        },
         exposure,
     }
 }

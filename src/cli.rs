@@ -322,17 +322,13 @@ pub struct CommonArgs {
     /// Lowest rule confidence to report.
     #[arg(long, global = true, value_enum, default_value = "low")]
     pub min_confidence: ConfidenceArg,
-    /// Lowest severity to report, after the step down for tests, examples and docs.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        value_name = "SEVERITY",
-        default_value = "low"
-    )]
-    pub min_severity: SeverityArg,
+    /// Lowest severity to report, after the step down for tests, examples and docs (default:
+    /// the config's `min_severity`, else low).
+    #[arg(long, global = true, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<SeverityArg>,
     /// Leave out findings in these places, judged from the path: test, docs, example,
-    /// vendored, generated, source (comma-separated). By default every place is reported.
+    /// vendored, generated, source (comma-separated; default: the config's `exclude_context`,
+    /// else none: every place is reported).
     #[arg(long, global = true, value_name = "CONTEXT,…", value_delimiter = ',')]
     pub exclude_context: Vec<PathContext>,
     /// Worker threads (default, or 0: the number of cores).

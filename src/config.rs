@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::allow::{Allowlist, Exemption, RawAllowlist};
 use crate::gitleaks;
+use crate::path_context::PathContext;
 use crate::policy_file::{self, Origin, PolicyFileError, PolicyText};
 use crate::rules::{self, RawRule, Rule, RuleError, RulePack, Severity};
 
@@ -52,6 +53,13 @@ pub struct RawConfig {
     /// A baseline whose findings are hidden, relative to this file's directory (so a hook or
     /// CI job that runs with no flags uses it too); `--baseline` takes precedence.
     pub baseline: Option<String>,
+    /// Lowest severity to report (after the step down for tests, examples and docs);
+    /// `--min-severity` takes precedence.
+    pub min_severity: Option<String>,
+    /// Places whose findings are left out (`test`, `docs`, …); `--exclude-context` takes
+    /// precedence.
+    #[serde(default)]
+    pub exclude_context: Vec<String>,
 }
 
 /// `[rules]`: start from the embedded pack or not, and which rule ids to drop.
@@ -86,6 +94,10 @@ pub struct Policy {
     pub source: Option<PathBuf>,
     /// The config's `baseline`: a relative path inside the config's directory.
     pub baseline: Option<PathBuf>,
+    /// The config's `min_severity`.
+    pub min_severity: Option<Severity>,
+    /// The config's `exclude_context`.
+    pub exclude_contexts: Vec<PathContext>,
     /// What the config asked for that keyhound does not do (unsupported gitleaks fields),
     /// to say once on stderr.
     pub notes: Vec<String>,
@@ -223,6 +235,21 @@ pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
             .baseline
             .map(|b| inside_path(&b).map_err(|m| invalid(format!("field `baseline`: {m}"))))
             .transpose()?,
+        min_severity: raw
+            .min_severity
+            .map(|s| {
+                s.parse()
+                    .map_err(|m| invalid(format!("field `min_severity`: {m}")))
+            })
+            .transpose()?,
+        exclude_contexts: raw
+            .exclude_context
+            .iter()
+            .map(|c| {
+                c.parse()
+                    .map_err(|m| invalid(format!("field `exclude_context`: {m}")))
+            })
+            .collect::<Result<_, _>>()?,
         notes: Vec::new(),
     })
 }

@@ -118,12 +118,9 @@ pub fn scan(
     // Baselines, ignore files and commit allowlists hide known findings, as for `dir`; a bad
     // baseline is refused before the scan, not after it.
     let ScanPolicy { policy, known } = trusted_policy::load(common, repo, trusted)?;
+    let reporting = app::report_policy(common, &policy, exposure);
     let engine = Engine::new(policy.pack, common.max_decode_depth);
-    let scanner = Scanner::new(
-        &engine,
-        &policy.allowlist,
-        app::report_policy(common, exposure),
-    );
+    let scanner = Scanner::new(&engine, &policy.allowlist, reporting);
 
     if repo.is_shallow() && common.notes_wanted() {
         crate::diag::note(format_args!(

@@ -427,6 +427,30 @@ fn findings_say_where_they_live_and_filter_on_it() {
     );
     let r = run(keyhound().current_dir(root).args(["dir", "."]));
     assert!(r.stdout.contains("in test code (rule: "), "{}", r.stdout);
+
+    // The same as config keys; a flag takes precedence.
+    std::fs::write(
+        root.join("keyhound.toml"),
+        "exclude_context = [\"test\"]\nmin_severity = \"low\"\n",
+    )
+    .unwrap();
+    assert_eq!(paths(places(&[])), ["config/app.env", "docs/setup.md"]);
+    assert_eq!(
+        paths(places(&["--exclude-context", "docs"])),
+        ["config/app.env", "tests/data/app.env"]
+    );
+    std::fs::write(
+        root.join("keyhound.toml"),
+        "exclude_context = [\"tests\"]\n",
+    )
+    .unwrap();
+    let r = run(keyhound().current_dir(root).args(["dir", "."]));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("exclude_context") && r.stderr.contains("`tests` is not a context"),
+        "{}",
+        r.stderr
+    );
     let r = run(keyhound().args(["rules", "list", "--exclude-context", "test"]));
     assert_eq!(r.code, 2, "refused where it means nothing: {}", r.stderr);
 }

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use anyhow::{bail, Result};
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg, SeverityArg};
+use crate::cli::{BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg};
 
 /// The common flags, in the order of `set_flags`.
 const COMMON: [&str; 15] = [
@@ -39,7 +39,7 @@ fn set_flags(c: &CommonArgs) -> [bool; 15] {
         c.show_secrets,
         c.include_public,
         c.min_confidence != ConfidenceArg::Low,
-        c.min_severity != SeverityArg::Low,
+        c.min_severity.is_some(),
         !c.exclude_context.is_empty(),
         c.threads.is_some(),
         c.max_file_size.is_some(),
