@@ -234,14 +234,11 @@ fn gitlab(env: &Env, _args: &CiArgs) -> Result<Pipeline> {
         "GitLab names what started the pipeline there (GitLab 9.5 and later)",
     )?;
     let head = env.need("CI_COMMIT_SHA", "GitLab names the commit built there")?;
-    let depth = env.get("GIT_DEPTH");
-    let mut fetch_advice = match depth.as_deref() {
-        Some("0") | None => "set `GIT_DEPTH: 0` in the job's variables".to_string(),
-        Some(depth) => format!(
-            "set `GIT_DEPTH: 0` in the job's variables (GIT_DEPTH is {depth} here, a shallow \
-             clone)"
-        ),
+    let depth = match env.get("GIT_DEPTH").as_deref() {
+        Some("0") | None => String::new(),
+        Some(depth) => format!(" (GIT_DEPTH is {depth} here)"),
     };
+    let mut fetch_advice = format!("set `GIT_DEPTH: 0` in the job's variables{depth}");
     let default_branch = env.get("CI_DEFAULT_BRANCH");
     let mut named_by = vec![(head.clone(), "CI_COMMIT_SHA")];
     let (event, plan, change) = match source.as_str() {
@@ -260,7 +257,10 @@ fn gitlab(env: &Env, _args: &CiArgs) -> Result<Pipeline> {
                 ),
             };
             named_by.push((base.clone(), variable));
-            fetch_advice.push_str(" (the merge request's base is on its target branch)");
+            fetch_advice = format!(
+                "set `GIT_DEPTH: 0` in the job's variables, so that the clone has the merge \
+                 request's base{depth}"
+            );
             (
                 format!("merge request !{iid}"),
                 ScanPlan::Range { base, head },
