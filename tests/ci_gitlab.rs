@@ -474,6 +474,90 @@ fn new_branch_pipeline_scans_what_no_other_branch_has() {
     );
 }
 
+/// The runner fetches the branch built and nothing else (no `origin/HEAD`): with the default
+/// branch fetched as the template does, a new branch is scanned for what the default branch
+/// lacks and judged by the default branch's files (CI_DEFAULT_BRANCH), not its own.
+#[test]
+fn new_branch_in_a_runner_clone_is_judged_by_the_default_branch() {
+    let ws = Workspace::new();
+    let mut tokens = Tokens::new(511);
+    let (on_main, on_feat) = (tokens.live(), tokens.live());
+    let (origin, work) = ws.origin_and_work();
+    GIT.commit(
+        &work,
+        "Base",
+        &[
+            (".keyhound.toml", STRIPE_CONFIG),
+            ("main.env", &format!("M={on_main}\n")),
+        ],
+    );
+    GIT.run(&work, &["push", "-q", "origin", "main"]);
+    GIT.run(&work, &["checkout", "-q", "-b", "feat"]);
+    let feat = GIT.commit(
+        &work,
+        "Key, and ignore it",
+        &[
+            ("feat.env", &format!("F={on_feat}\n")),
+            (".keyhoundignore", &format!("{}\n", fingerprint(&on_feat))),
+        ],
+    );
+    GIT.run(&work, &["push", "-q", "origin", "feat"]);
+    // As gitlab-runner clones: init, fetch the branch's ref, check out the commit.
+    let clone = ws.path("runner");
+    fs::create_dir(&clone).unwrap();
+    GIT.run(&clone, &["init", "-q"]);
+    GIT.run(&clone, &["remote", "add", "origin", &file_url(&origin)]);
+    let fetch = |refspec: &str| GIT.run(&clone, &["fetch", "-q", "origin", refspec]);
+    fetch("+refs/heads/feat:refs/remotes/origin/feat");
+    GIT.run(&clone, &["checkout", "-q", "--detach", &feat]);
+    // The template's extra fetch of the default branch.
+    fetch("+refs/heads/main:refs/remotes/origin/main");
+
+    let dir = clone.to_str().unwrap();
+    let mut vars = vec![("GITLAB_CI", "true"), ("CI_PROJECT_DIR", dir)];
+    vars.extend(push("feat", NULL_SHA, &feat));
+    let run = ws.ci(&vars, &[], true);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    run.assert_found(&[&on_feat], &[&on_main, &on_feat]);
+    assert!(
+        run.stderr.contains(
+            "this push changes keyhound's allowlist (.keyhoundignore): 1 finding(s) it would \
+             hide are reported"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `--format gitlab` on a scan of files: the same report, with GitLab's placeholder commit.
+#[test]
+fn dir_scan_writes_the_gitlab_report_too() {
+    let ws = Workspace::new();
+    let secret = Tokens::new(512).live();
+    let files = ws.path("files");
+    fs::create_dir(&files).unwrap();
+    fs::write(files.join("app.env"), format!("\nKEY={secret}\n")).unwrap();
+    let out = BinCommand::cargo_bin("keyhound")
+        .unwrap()
+        .args(["dir", "--format", "gitlab", "--config"])
+        .arg(ws.path("keyhound.toml"))
+        .arg(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let run = Run {
+        code: 1,
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        report: Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+    };
+    run.assert_found(&[&secret], &[&secret]);
+    let v = &run.report()["vulnerabilities"][0];
+    assert_eq!(v["location"]["file"], "app.env");
+    assert_eq!(v["location"]["start_line"], 2);
+    assert_eq!(v["location"]["commit"]["sha"], "0000000");
+}
+
 /// A shallow clone (GitLab's default GIT_DEPTH) that lacks the commit a range starts from,
 /// or that would cut a whole-history scan, fails and says to set GIT_DEPTH: 0.
 #[test]
