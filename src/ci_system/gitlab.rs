@@ -18,7 +18,7 @@ const NULL_SHA: &str = "0000000000000000000000000000000000000000";
 pub(super) fn pipeline(env: &Env, _args: &CiArgs) -> Result<Pipeline> {
     let source = env.need(
         "CI_PIPELINE_SOURCE",
-        "GitLab names what started the pipeline there (GitLab 9.5 and later)",
+        "GitLab names what started the pipeline there",
     )?;
     let head = env.need("CI_COMMIT_SHA", "GitLab names the commit built there")?;
     let depth = match env.get("GIT_DEPTH").as_deref() {
@@ -38,7 +38,7 @@ pub(super) fn pipeline(env: &Env, _args: &CiArgs) -> Result<Pipeline> {
                 None => (
                     env.need(
                         "CI_MERGE_REQUEST_DIFF_BASE_SHA",
-                        "GitLab names the merge request's base there (GitLab 13.9 and later)",
+                        "GitLab names the merge request's base there",
                     )?,
                     "CI_MERGE_REQUEST_DIFF_BASE_SHA",
                 ),

@@ -26,6 +26,7 @@ pub struct Env<'a> {
 }
 
 impl<'a> Env<'a> {
+    /// The environment `lookup` reads (the process's, or a test's).
     pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Env<'a> {
         Env { lookup }
     }
