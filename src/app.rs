@@ -410,6 +410,7 @@ pub fn emit_as(common: &CommonArgs, default: FormatArg, report: &ScanReport) -> 
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Sarif => Format::Sarif,
         FormatArg::Github => Format::Github,
+        FormatArg::Gitlab => Format::Gitlab,
     };
     write_output(common, |out| report::write(format, report, out))?;
     // In GitHub Actions, whatever the format, the job summary gets the findings and playbooks.

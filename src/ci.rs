@@ -1,15 +1,18 @@
-//! `keyhound ci`: the scan a GitHub Actions workflow runs. It reads the event that started the
-//! run (`$GITHUB_EVENT_NAME`, `$GITHUB_EVENT_PATH`), turns it into a history selection — the
-//! commits a push or pull request brings, what a new branch has that no other branch has, the
-//! whole history on a schedule — scans that once, and writes everything Actions wants from the
-//! one scan: SARIF for code scanning, annotations on stdout (`--format` and `--output` choose
-//! otherwise), the job summary (`app::emit`), and the `findings` and `sarif-file` step outputs.
+//! `keyhound ci`: the scan a CI job runs. The CI system (detected, or `--ci-system`; see
+//! `ci_system`) says what started the run: a push, a pull or merge request, a schedule.
+//! That becomes a history selection — the commits a push or request brings, what a new branch
+//! has that no other branch has, the whole history on a schedule — scanned once, and
+//! delivered as that system shows findings: in GitHub Actions SARIF for code scanning,
+//! annotations, the job summary and the `findings` and `sarif-file` step outputs; in GitLab
+//! CI the secret-detection report for merge requests and the job log; elsewhere the job log
+//! (`--format`, `--output`, `--sarif-file` and `--gitlab-report` choose otherwise).
 //!
-//! A commit the event names but the clone lacks (actions/checkout fetches one commit by
-//! default) is an error, never an empty scan that passes. Config and ignore files come from
-//! the event's base commit, never from the commits judged (see `trusted_policy`).
+//! A commit the run names but the clone lacks (shallow clones are the default almost
+//! everywhere) is an error saying what to set, never an empty scan that passes. Config and
+//! ignore files come from the run's base commit, never from the commits judged (see
+//! `trusted_policy`).
 
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,8 +20,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 
 use crate::app;
+use crate::ci_system::{self, Env, Outputs, Pipeline};
 use crate::cli::{CiArgs, CommonArgs, FailOnArg, FormatArg};
-use crate::github_event::{self, ScanPlan};
+use crate::github_event::ScanPlan;
 use crate::history;
 use crate::output_file;
 use crate::remediate::Exposure;
@@ -29,21 +33,19 @@ use crate::trusted_policy::{self, PolicySource};
 
 /// Runs `keyhound ci`.
 pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
-    if args.sarif_file.to_string_lossy().contains(['\n', '\r']) {
-        bail!("--sarif-file: a path with a line break cannot be passed on as a step output");
-    }
-    output_file::check_target(&args.sarif_file)?;
-    let (event, plan, default_branch) = read_event(args)?;
-    let workspace = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty());
+    let lookup = ci_system::process_env;
+    let env = Env::new(&lookup);
+    let system = ci_system::detect(&env, args)?;
+    let files = ReportFiles::choose(args, &system.outputs)?;
+    let pipeline = (system.pipeline)(&env, args)?;
     let path = args
         .repo
         .clone()
-        .or_else(|| workspace.map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("."));
+        .unwrap_or_else(|| ci_system::workspace(&env, system));
     let repo = GitRepo::open(&path)?;
-    let trusted = trusted_base(&repo, &plan, default_branch.as_deref());
-    let Some(target) = resolve(&repo, &event, plan, !common.notes_wanted())? else {
-        return deleted_ref(common, args, &event);
+    let trusted = trusted_base(&repo, &pipeline.plan, pipeline.default_branch.as_deref());
+    let Some(target) = resolve(&repo, &pipeline, !common.notes_wanted())? else {
+        return deleted_ref(common, args, &files, &pipeline.event);
     };
     let scan = history::scan(
         common,
@@ -62,19 +64,59 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
     )?;
     if let Some(head) = &target.head {
         if let Some(change) = trusted_policy::change(common, &repo, &trusted, head)? {
-            let what = if event.starts_with("pull_request") {
-                "this pull request"
-            } else {
-                "this push"
-            };
-            announce(common, &change.notice(what, &scan.findings));
+            announce(
+                common,
+                files.format,
+                &change.notice(pipeline.change, &scan.findings),
+            );
         }
     }
     let described = format!(
         "{}: {}, {} commit(s)",
         target.label, target.scope, scan.commits_walked
     );
-    deliver(common, args, &scan.report(&described))
+    deliver(common, args, &files, &scan.report(&described))
+}
+
+/// The report files and stdout format of one run: the system's defaults, unless the flags say
+/// otherwise.
+struct ReportFiles {
+    format: FormatArg,
+    sarif: Option<PathBuf>,
+    gitlab: Option<PathBuf>,
+    step_outputs: bool,
+}
+
+impl ReportFiles {
+    fn choose(args: &CiArgs, outputs: &Outputs) -> Result<ReportFiles> {
+        let sarif = args
+            .sarif_file
+            .clone()
+            .or_else(|| outputs.sarif_file.map(PathBuf::from));
+        let gitlab = args
+            .gitlab_report
+            .clone()
+            .or_else(|| outputs.gitlab_report.map(PathBuf::from));
+        if outputs.step_outputs {
+            if let Some(sarif) = &sarif {
+                if sarif.to_string_lossy().contains(['\n', '\r']) {
+                    bail!(
+                        "--sarif-file: a path with a line break cannot be passed on as a step \
+                         output"
+                    );
+                }
+            }
+        }
+        for path in sarif.iter().chain(&gitlab) {
+            output_file::check_target(path)?;
+        }
+        Ok(ReportFiles {
+            format: outputs.format,
+            sarif,
+            gitlab,
+            step_outputs: outputs.step_outputs,
+        })
+    }
 }
 
 /// The commit whose config and ignore files judge the event's commits (see
@@ -103,17 +145,12 @@ fn default_branch_tip(repo: &GitRepo, default_branch: Option<&str>) -> Option<St
 }
 
 /// Says that the head changes the policy it is judged by: on stderr, and as a workflow
-/// notice when the report is annotations.
-fn announce(common: &CommonArgs, notice: &str) {
+/// notice when the report is GitHub annotations.
+fn announce(common: &CommonArgs, default: FormatArg, notice: &str) {
     if common.notes_wanted() {
         crate::diag::say(format_args!("notice: {notice}"));
     }
-    if !common.quiet
-        && matches!(
-            common.format.unwrap_or(FormatArg::Github),
-            FormatArg::Github
-        )
-    {
+    if !common.quiet && common.format.unwrap_or(default) == FormatArg::Github {
         println!(
             "::notice title=keyhound::{}",
             crate::escape::workflow_data(notice)
@@ -121,12 +158,26 @@ fn announce(common: &CommonArgs, notice: &str) {
     }
 }
 
-/// Everything Actions wants from one report: the SARIF file, annotations (or the format asked
-/// for) and the job summary, the step outputs, and the exit code `--fail-on` decides.
-fn deliver(common: &CommonArgs, args: &CiArgs, report: &ScanReport) -> Result<ExitCode> {
-    write_sarif(&args.sarif_file, report)?;
-    app::emit_as(common, FormatArg::Github, report)?;
-    write_step_outputs(report.findings.len(), &args.sarif_file)?;
+/// Everything the CI system wants from one report: the report files, the report on stdout
+/// (and GitHub's job summary), the step outputs, and the exit code `--fail-on` decides.
+fn deliver(
+    common: &CommonArgs,
+    args: &CiArgs,
+    files: &ReportFiles,
+    report: &ScanReport,
+) -> Result<ExitCode> {
+    for (path, format) in [
+        (&files.sarif, Format::Sarif),
+        (&files.gitlab, Format::Gitlab),
+    ] {
+        if let Some(path) = path {
+            output_file::write_report(path, |out| report::write(format, report, out))?;
+        }
+    }
+    app::emit_as(common, files.format, report)?;
+    if files.step_outputs {
+        write_step_outputs(report.findings.len(), files.sarif.as_deref())?;
+    }
     Ok(app::check_exit_code(
         common,
         report,
@@ -137,7 +188,12 @@ fn deliver(common: &CommonArgs, args: &CiArgs, report: &ScanReport) -> Result<Ex
 
 /// A push that deleted a ref brings no commits: an empty report, so the workflow's later
 /// steps (SARIF upload) still find their files.
-fn deleted_ref(common: &CommonArgs, args: &CiArgs, event: &str) -> Result<ExitCode> {
+fn deleted_ref(
+    common: &CommonArgs,
+    args: &CiArgs,
+    files: &ReportFiles,
+    event: &str,
+) -> Result<ExitCode> {
     if common.notes_wanted() {
         crate::diag::say(format_args!(
             "{event}: the push deleted a ref, so it brings no commits to scan"
@@ -152,36 +208,7 @@ fn deleted_ref(common: &CommonArgs, args: &CiArgs, event: &str) -> Result<ExitCo
         rules: &[],
         exposure: Exposure::Pushed,
     };
-    deliver(common, args, &report)
-}
-
-/// The event's name, what it asks to scan, and the repository's default branch if the payload
-/// names it.
-fn read_event(args: &CiArgs) -> Result<(String, ScanPlan, Option<String>)> {
-    let outside = "keyhound ci scans what the GitHub Actions event that started the workflow \
-                   brings; outside Actions pass --event-name NAME and --event-path FILE, or use \
-                   `keyhound git`";
-    let Some(name) = args.event_name.as_deref().filter(|n| !n.is_empty()) else {
-        bail!("GITHUB_EVENT_NAME is not set: {outside}");
-    };
-    let Some(path) = args
-        .event_path
-        .as_deref()
-        .filter(|p| !p.as_os_str().is_empty())
-    else {
-        bail!("GITHUB_EVENT_PATH is not set: {outside}");
-    };
-    let json = fs::read_to_string(path)
-        .with_context(|| format!("cannot read the event payload {}", path.display()))?;
-    let plan = github_event::plan(name, &json).with_context(|| path.display().to_string())?;
-    let default_branch = serde_json::from_str::<serde_json::Value>(&json)
-        .ok()
-        .and_then(|payload| {
-            payload["repository"]["default_branch"]
-                .as_str()
-                .map(str::to_owned)
-        });
-    Ok((name.to_string(), plan, default_branch))
+    deliver(common, args, files, &report)
 }
 
 /// The commits to scan, and how to say which.
@@ -196,31 +223,32 @@ struct Target {
     scope: String,
 }
 
-/// Turns the event's plan into a selection in `repo`, checking first that the commits it
-/// names are there; `None` when the event brings no commits.
-fn resolve(repo: &GitRepo, event: &str, plan: ScanPlan, quiet: bool) -> Result<Option<Target>> {
-    let target = match plan {
+/// Turns the run's plan into a selection in `repo`, checking first that the commits it
+/// names are there; `None` when the run brings no commits.
+fn resolve(repo: &GitRepo, pipeline: &Pipeline, quiet: bool) -> Result<Option<Target>> {
+    let event = pipeline.event.as_str();
+    let target = match pipeline.plan.clone() {
         ScanPlan::Range { base, head } => {
-            require(repo, event, event, &[&base, &head])?;
-            range(event.to_string(), base, head)
+            require(repo, pipeline, event, &[&base, &head])?;
+            range(event.to_string(), pin(repo, base), pin(repo, head))
         }
         ScanPlan::ForcePush { base, head, branch } => {
             let label = match &branch {
-                Some(branch) => format!("force-push to {branch}"),
-                None => "force-push".to_string(),
+                Some(branch) => format!("{event} to {branch}"),
+                None => event.to_string(),
             };
-            require(repo, event, &label, &[&head])?;
+            require(repo, pipeline, &label, &[&head])?;
             if repo.has_commit(&base) {
-                return Ok(Some(range(label, base, head)));
+                return Ok(Some(range(label, pin(repo, base), pin(repo, head))));
             }
             // The replaced tip is reachable from no ref, so even a full clone lacks it; a
             // shallow one may lack much more, and is refused as usual.
             if repo.is_shallow() {
-                require(repo, event, &label, &[&base])?;
+                require(repo, pipeline, &label, &[&base])?;
             }
             if !quiet {
                 crate::diag::note(format_args!(
-                    "{}, the tip this force-push replaced, is not in the clone \
+                    "{}, the tip this {event} replaced, is not in the clone \
                      (no branch reaches it any more): scanning what no other remote branch has",
                     short(&base)
                 ));
@@ -232,13 +260,13 @@ fn resolve(repo: &GitRepo, event: &str, plan: ScanPlan, quiet: bool) -> Result<O
                 Some(branch) => format!("{event} creating branch {branch}"),
                 None => format!("{event} creating a ref"),
             };
-            require(repo, event, &label, &[&head])?;
-            refuse_shallow(repo, event, &label, "what no other remote branch has")?;
+            require(repo, pipeline, &label, &[&head])?;
+            refuse_shallow(repo, pipeline, &label, "what no other remote branch has")?;
             new_branch(repo, label, head, branch.as_deref())?
         }
         ScanPlan::FullHistory => {
             let scope = "the full history of every ref";
-            refuse_shallow(repo, event, event, scope)?;
+            refuse_shallow(repo, pipeline, event, scope)?;
             Target {
                 selection: Selection::All,
                 head: None,
@@ -249,6 +277,12 @@ fn resolve(repo: &GitRepo, event: &str, plan: ScanPlan, quiet: bool) -> Result<O
         ScanPlan::Nothing => return Ok(None),
     };
     Ok(Some(target))
+}
+
+/// The commit id `rev` names (a branch such as `refs/remotes/origin/main`, or an id), so
+/// that the scope shows and scans one commit.
+fn pin(repo: &GitRepo, rev: String) -> String {
+    repo.resolve_commit(&rev).unwrap_or(rev)
 }
 
 fn range(label: String, base: String, head: String) -> Target {
@@ -299,7 +333,7 @@ fn tracks(name: &str, branch: &str) -> bool {
 
 /// Fails unless every commit is in `repo`: scanning without one would scan nothing, or the
 /// wrong thing, and pass.
-fn require(repo: &GitRepo, event: &str, label: &str, commits: &[&str]) -> Result<()> {
+fn require(repo: &GitRepo, pipeline: &Pipeline, label: &str, commits: &[&str]) -> Result<()> {
     let Some(missing) = commits.iter().find(|c| !repo.has_commit(c)) else {
         return Ok(());
     };
@@ -308,31 +342,22 @@ fn require(repo: &GitRepo, event: &str, label: &str, commits: &[&str]) -> Result
     } else {
         "it was not fetched"
     };
-    let advice = fetch_advice(event);
-    bail!("{label}: commit {missing} named by the event is not in the repository ({why}): {advice}")
+    let what = match pipeline.named_by.iter().find(|(rev, _)| rev == missing) {
+        Some((_, variable)) => format!("{missing} (from {variable})"),
+        None => format!("commit {missing} named by the event"),
+    };
+    let advice = &pipeline.fetch_advice;
+    bail!("{label}: {what} is not in the repository ({why}): {advice}")
 }
 
 /// Fails when the clone is shallow and the scan is a whole stretch of history (`scope`), which
 /// the cut would silently shorten: a secret added and removed before it would pass.
-fn refuse_shallow(repo: &GitRepo, event: &str, label: &str, scope: &str) -> Result<()> {
+fn refuse_shallow(repo: &GitRepo, pipeline: &Pipeline, label: &str, scope: &str) -> Result<()> {
     if repo.is_shallow() {
-        let advice = fetch_advice(event);
+        let advice = &pipeline.fetch_advice;
         bail!("{label}: this scans {scope}, but the repository is a shallow clone: {advice}");
     }
     Ok(())
-}
-
-/// How to get the history a scan needs.
-fn fetch_advice(event: &str) -> String {
-    let mut advice =
-        "check out the full history with `fetch-depth: 0` on actions/checkout".to_string();
-    if event == "pull_request_target" {
-        // That event checks out the base branch: the pull request's commits are not fetched.
-        advice.push_str(
-            ", and the pull request's head with `ref: ${{ github.event.pull_request.head.sha }}`",
-        );
-    }
-    advice
 }
 
 /// The first seven characters of a commit id, as git abbreviates it.
@@ -350,21 +375,17 @@ fn severity_floor(fail_on: FailOnArg) -> Option<Severity> {
     }
 }
 
-/// Writes the SARIF report (see `output_file`: private, never through a symlink).
-fn write_sarif(path: &Path, report: &ScanReport) -> Result<()> {
-    Ok(output_file::write_report(path, |out| {
-        report::write(Format::Sarif, report, out)
-    })?)
-}
-
 /// Appends the `findings` and `sarif-file` outputs to the file GitHub names in
 /// `$GITHUB_OUTPUT`, for later steps; nothing outside Actions.
-fn write_step_outputs(findings: usize, sarif: &Path) -> Result<()> {
+fn write_step_outputs(findings: usize, sarif: Option<&Path>) -> Result<()> {
     let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
         return Ok(());
     };
     let path = Path::new(&path);
-    let lines = format!("findings={findings}\nsarif-file={}\n", sarif.display());
+    let mut lines = format!("findings={findings}\n");
+    if let Some(sarif) = sarif {
+        lines.push_str(&format!("sarif-file={}\n", sarif.display()));
+    }
     OpenOptions::new()
         .create(true)
         .append(true)

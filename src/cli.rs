@@ -34,8 +34,9 @@ pub enum Command {
     /// Scan the commits a push is about to send (git's pre-push hook protocol, or the
     /// pre-commit framework's PRE_COMMIT_FROM_REF/TO_REF); by hand, what no remote has yet.
     PrePush(PrePushArgs),
-    /// Scan what a GitHub Actions event brings (a push's or pull request's commits, the whole
-    /// history on a schedule), write SARIF, annotate, summarise, and fail on severity.
+    /// Scan what a CI run brings (a push's, pull request's or merge request's commits, the
+    /// whole history on a schedule) in GitHub Actions, GitLab CI, Azure Pipelines or Bitbucket
+    /// Pipelines; report as that system shows findings, and fail on severity.
     Ci(CiArgs),
     /// Scan standard input.
     Stdin(StdinArgs),
@@ -159,17 +160,27 @@ pub struct PrePushArgs {
 
 #[derive(Debug, Args)]
 pub struct CiArgs {
-    /// Repository to scan (default: $GITHUB_WORKSPACE, else the current directory).
+    /// Repository to scan (default: the CI system's checkout, such as $GITHUB_WORKSPACE or
+    /// $CI_PROJECT_DIR, else the current directory).
     pub repo: Option<PathBuf>,
-    /// The event that started the workflow (default: $GITHUB_EVENT_NAME).
+    /// The CI system to read the run from (default: detected from its variables, such as
+    /// GITHUB_ACTIONS or GITLAB_CI).
+    #[arg(long, value_enum, value_name = "SYSTEM")]
+    pub ci_system: Option<CiSystemArg>,
+    /// GitHub Actions: the event that started the workflow (default: $GITHUB_EVENT_NAME).
     #[arg(long, env = "GITHUB_EVENT_NAME", value_name = "NAME")]
     pub event_name: Option<String>,
-    /// The event's JSON payload (default: $GITHUB_EVENT_PATH).
+    /// GitHub Actions: the event's JSON payload (default: $GITHUB_EVENT_PATH).
     #[arg(long, env = "GITHUB_EVENT_PATH", value_name = "FILE")]
     pub event_path: Option<PathBuf>,
-    /// Where to write the SARIF report (created with mode 0600).
-    #[arg(long, value_name = "FILE", default_value = "keyhound.sarif")]
-    pub sarif_file: PathBuf,
+    /// Where to write the SARIF report, created with mode 0600 (default in GitHub Actions:
+    /// keyhound.sarif; elsewhere none unless given).
+    #[arg(long, value_name = "FILE")]
+    pub sarif_file: Option<PathBuf>,
+    /// Where to write GitLab's secret-detection report, created with mode 0600 (default in
+    /// GitLab CI: gl-secret-detection-report.json; elsewhere none unless given).
+    #[arg(long, value_name = "FILE")]
+    pub gitlab_report: Option<PathBuf>,
     /// Exit with the findings code only for a finding of at least this severity.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     pub fail_on: FailOnArg,
@@ -197,6 +208,19 @@ impl From<SeverityArg> for Severity {
             SeverityArg::Low => Severity::Low,
         }
     }
+}
+
+/// The CI systems `keyhound ci` reads a run from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiSystemArg {
+    /// GitHub Actions.
+    Github,
+    /// GitLab CI/CD.
+    Gitlab,
+    /// Azure Pipelines.
+    Azure,
+    /// Bitbucket Pipelines.
+    Bitbucket,
 }
 
 /// Lowest severity that fails `keyhound ci`, or `never`.
@@ -246,6 +270,9 @@ pub enum FormatArg {
     Sarif,
     /// GitHub Actions workflow-command annotations.
     Github,
+    /// GitLab's secret-detection report (schema 15), for merge requests and the security
+    /// dashboard.
+    Gitlab,
 }
 
 /// When to colour human output.

@@ -82,7 +82,7 @@ pub fn run(common: &CommonArgs) -> Result<ExitCode> {
     let json = match common.format.unwrap_or(FormatArg::Human) {
         FormatArg::Human => false,
         FormatArg::Json | FormatArg::Jsonl => true,
-        FormatArg::Sarif | FormatArg::Github => {
+        FormatArg::Sarif | FormatArg::Github | FormatArg::Gitlab => {
             bail!("--format: `keyhound keycheck` writes human, json or jsonl")
         }
     };

@@ -7,6 +7,7 @@ pub mod allow;
 pub mod app;
 pub mod baseline;
 pub mod ci;
+pub mod ci_system;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -389,7 +389,7 @@ fn hostile_repo(tree: &Tree) -> (String, String) {
 fn hostile_names_in_history_are_escaped() {
     let tree = Tree::new();
     hostile_repo(&tree);
-    for format in ["human", "json", "sarif", "github"] {
+    for format in ["human", "json", "sarif", "github", "gitlab"] {
         let out = keyhound()
             .arg("git")
             .arg(tree.path("src"))
@@ -422,6 +422,21 @@ fn hostile_names_in_history_are_escaped() {
                     assert!(
                         paths.contains(&path.as_str()),
                         "{what}: {path:?} not in {paths:?}"
+                    );
+                }
+            }
+            "gitlab" => {
+                let doc: Value = serde_json::from_str(&stdout).unwrap();
+                let files: Vec<&str> = doc["vulnerabilities"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["location"]["file"].as_str().unwrap())
+                    .collect();
+                for name in NAMES {
+                    assert!(
+                        files.contains(&json_path(name).as_str()),
+                        "{what}: {files:?}"
                     );
                 }
             }

@@ -306,7 +306,7 @@ fn no_format_ever_prints_a_raw_secret_and_output_files_are_private() {
     let fx = fixture();
     let secrets = fx.keys.all();
     let summary = fx.dir.path().join("summary.md");
-    for format in ["human", "json", "jsonl", "sarif", "github"] {
+    for format in ["human", "json", "jsonl", "sarif", "github", "gitlab"] {
         for color in ["never", "always"] {
             let out = fx.dir.path().join(format!("report-{format}-{color}"));
             let r = run(fx
@@ -335,15 +335,16 @@ fn no_format_ever_prints_a_raw_secret_and_output_files_are_private() {
         }
     }
     let md = fs::read_to_string(&summary).unwrap();
-    assert_eq!(md.matches("## keyhound:").count(), 10);
+    assert_eq!(md.matches("## keyhound:").count(), 12);
     assert_no_secret("the step summary", &md, &secrets);
 
-    // --show-secrets reveals values in human and JSON reports, never in SARIF, annotations
-    // or the job summary, which are uploaded and shown to everyone who can see the run.
+    // --show-secrets reveals values in human and JSON reports, never in SARIF, annotations,
+    // GitLab's report or the job summary, which are uploaded and shown to everyone who can
+    // see the run.
     let r = run(&mut fx.keyhound(&["dir", ".", "--format", "json", "--show-secrets"]));
     assert!(r.stdout.contains(&fx.keys.live), "--show-secrets works");
     fs::remove_file(&summary).unwrap();
-    for format in ["sarif", "github"] {
+    for format in ["sarif", "github", "gitlab"] {
         let r = run(fx
             .keyhound(&["dir", ".", "--format", format, "--show-secrets"])
             .env("GITHUB_STEP_SUMMARY", &summary));
@@ -384,6 +385,7 @@ fn reports_scanned_again_are_not_findings() {
         ("json", "report.json"),
         ("sarif", "report.sarif"),
         ("github", "annotations.txt"),
+        ("gitlab", "gl-secret-detection-report.json"),
     ] {
         let r = run(&mut fx.keyhound(&["dir", ".", "--format", format]));
         assert_eq!(r.code, 1);

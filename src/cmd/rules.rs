@@ -60,7 +60,7 @@ fn listing(common: &CommonArgs, action: &str) -> Result<Listing> {
         None | Some(FormatArg::Human) => Listing::Table,
         Some(FormatArg::Json) => Listing::Json,
         Some(FormatArg::Jsonl) => Listing::Jsonl,
-        Some(FormatArg::Sarif | FormatArg::Github) => {
+        Some(FormatArg::Sarif | FormatArg::Github | FormatArg::Gitlab) => {
             bail!("--format: `rules {action}` prints human, json or jsonl")
         }
     })

@@ -2,6 +2,7 @@
 //! it formats what the scan produced (findings, totals, and the rules that ran).
 
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod sarif;
@@ -36,6 +37,7 @@ pub enum Format {
     Jsonl,
     Sarif,
     Github,
+    Gitlab,
 }
 
 /// Writes `report` in `format` to `out`.
@@ -46,6 +48,7 @@ pub fn write(format: Format, report: &ScanReport, out: &mut dyn Write) -> io::Re
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Github => github::write_annotations(report, out),
+        Format::Gitlab => gitlab::write(report, out),
     }
 }
 
