@@ -56,6 +56,11 @@ pub struct KeyCheck {
     pub clears_floor: bool,
     /// Why the key does or does not clear the floor, in words.
     pub verdict: String,
+    /// Whether `dir`, `git` and the other scans report this value, judged by the same rules
+    /// and filters they apply (`engine::accepts`): alone, or assigned as in `API_KEY=…`.
+    pub reported_by_scans: bool,
+    /// Why scans report it or not, and why that differs from the floor when it does.
+    pub scans: String,
 }
 
 /// A rule that matched the key.
@@ -189,7 +194,10 @@ pub fn check(engine: &Engine, key: &[u8]) -> KeyCheck {
     } else {
         (true, format!("clears the {KEY_FLOOR_BITS:.0}-bit floor"))
     };
+    let scans = scans_verdict(&rules, clears_floor, pool_bits);
     KeyCheck {
+        reported_by_scans: rules.iter().any(|m| m.whole_key),
+        scans,
         redacted: redact(key, prefix_len),
         sha256: fingerprint(key),
         length: String::from_utf8_lossy(key).chars().count(),
@@ -203,6 +211,41 @@ pub fn check(engine: &Engine, key: &[u8]) -> KeyCheck {
         floor_bits: KEY_FLOOR_BITS,
         clears_floor,
         verdict,
+    }
+}
+
+/// What the scans make of the key, in words: they report a value that a rule accepts whole
+/// (`engine::accepts`: format, placeholder, entropy and shape filters), which is not always
+/// the same judgement as the floor: a provider's format is evidence of its own, and a value
+/// under a secret's name is a leak even when it is weaker than a key should be.
+fn scans_verdict(rules: &[RuleMatch], clears_floor: bool, pool_bits: f64) -> String {
+    let Some(rule) = rules.iter().find(|m| m.whole_key) else {
+        return if clears_floor {
+            "not reported: no rule recognises its format, and assigned to a \
+             secret's name it still reads as a word, path or identifier"
+                .to_string()
+        } else {
+            "not reported either".to_string()
+        };
+    };
+    let how = if rule.context == "alone" {
+        "on its own"
+    } else {
+        "assigned to a secret's name (API_KEY=…)"
+    };
+    let id = crate::escape::text(&rule.id);
+    if clears_floor {
+        format!("reported: rule {id} accepts it {how}")
+    } else if rule.id.starts_with("generic") {
+        format!(
+            "still reported {how} (rule {id}): a value under a secret's name is a leak \
+             whatever its strength, and at {pool_bits:.0} bits a weak one"
+        )
+    } else {
+        format!(
+            "still reported (rule {id}, {how}): its provider's format is evidence of its \
+             own, whatever the floor"
+        )
     }
 }
 
@@ -324,6 +367,7 @@ pub fn human(c: &KeyCheck) -> String {
         },
         c.verdict
     ));
+    out.push_str(&format!("scans      {}\n", c.scans));
     out
 }
 

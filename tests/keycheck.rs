@@ -141,3 +141,46 @@ fn the_key_is_never_taken_from_the_command_line() {
     assert!(r.stderr.contains("one key on one line"), "{}", r.stderr);
     assert!(!r.stderr.contains(&key));
 }
+
+/// keycheck said "below the 128-bit floor" of a value that `keyhound dir` then reported: it
+/// now says what the scans do with the value, judged by the same filters, and why that
+/// differs from the floor when it does.
+#[test]
+fn keycheck_says_whether_scans_report_the_value_as_dir_does() {
+    let dir = tempfile::tempdir().unwrap();
+    // 18 random base62 characters: about 107 bits, reported under a secret's name.
+    let value = generic_value(18);
+    let check = |input: &str, format: &str| {
+        run(keyhound()
+            .current_dir(dir.path())
+            .args(["keycheck", "--format", format])
+            .write_stdin(input.to_string()))
+    };
+    let r = check(&format!("{value}\n"), "json");
+    let c: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(c["clears_floor"], false, "{c}");
+    assert_eq!(c["reported_by_scans"], true, "{c}");
+    assert!(
+        c["scans"].as_str().unwrap().starts_with("still reported"),
+        "{c}"
+    );
+
+    std::fs::write(dir.path().join("app.env"), format!("API_KEY={value}\n")).unwrap();
+    let scan = run(keyhound()
+        .current_dir(dir.path())
+        .args(["dir", "app.env", "--format", "json"]));
+    assert_eq!(scan.code, 1, "dir agrees: {}", scan.stderr);
+
+    let r = check("your_api_key_here\n", "human");
+    assert!(
+        r.stdout.contains("scans      not reported either"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `n` characters of base62 from a fixed-seed generator (no literal secret in the source).
+fn generic_value(n: usize) -> String {
+    let mut rng = ExampleRng::new(77);
+    keyhound::rules::templates::expand(&format!("@{{rand:alnum:{n}}}"), &mut rng).unwrap()
+}
