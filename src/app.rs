@@ -25,7 +25,7 @@ use crate::policy_file::{self, Origin, PolicyText};
 use crate::policy_paths::PolicyPaths;
 use crate::remediate::Exposure;
 use crate::report::{self, human, Format, ScanReport};
-use crate::rules::{Confidence, Severity};
+use crate::rules::{Confidence, RuleKind, RulePack, Severity};
 use crate::scan::{ReportPolicy, Scanner};
 use crate::source::{dir::DirSource, stdin};
 
@@ -268,7 +268,7 @@ pub fn scan_and_deliver(
     let policy = load_policy(common, root)?;
     let known = load_known(common, root, &policy, delivery == Delivery::Baseline)?;
     let reporting = report_policy(common, &policy, exposure);
-    let engine = Engine::new(policy.pack, common.max_decode_depth);
+    let engine = engine(common, policy.pack, policy.include_weak);
     let scanner =
         Scanner::new(&engine, &policy.allowlist, reporting).with_policy_paths(policy_paths.clone());
     produce(&scanner);
@@ -367,6 +367,15 @@ pub fn write_baseline(common: &CommonArgs, findings: &[Finding]) -> Result<()> {
 }
 
 /// Maps flags to what the scanner reports.
+/// The engine for a scan: `pack`'s rules, without the weak-password rules unless asked for
+/// (`--include-weak`, or `include_weak` in the config).
+pub fn engine(common: &CommonArgs, mut pack: RulePack, config_weak: bool) -> Engine {
+    if !(common.include_weak || config_weak) {
+        pack.retain(|rule| rule.kind != RuleKind::Weak);
+    }
+    Engine::new(pack, common.max_decode_depth)
+}
+
 /// What to report, from the flags and, where a flag is not given, the config.
 pub fn report_policy(common: &CommonArgs, policy: &Policy, exposure: Exposure) -> ReportPolicy {
     ReportPolicy {

@@ -346,6 +346,10 @@ pub struct CommonArgs {
     /// Also report publishable keys and other public material (low severity).
     #[arg(long, global = true)]
     pub include_public: bool,
+    /// Also report passwords too weak for the generic detector's entropy bar (`DB_PASSWORD=
+    /// Winter2024`): leaked, and guessable too. For audits; the config key is `include_weak`.
+    #[arg(long, global = true)]
+    pub include_weak: bool,
     /// Lowest rule confidence to report.
     #[arg(long, global = true, value_enum, default_value = "low")]
     pub min_confidence: ConfidenceArg,

@@ -60,6 +60,9 @@ pub struct RawConfig {
     /// precedence.
     #[serde(default)]
     pub exclude_context: Vec<String>,
+    /// Also report passwords too weak for the generic detector (`--include-weak`).
+    #[serde(default)]
+    pub include_weak: bool,
 }
 
 /// `[rules]`: start from the embedded pack or not, and which rule ids to drop.
@@ -98,6 +101,8 @@ pub struct Policy {
     pub min_severity: Option<Severity>,
     /// The config's `exclude_context`.
     pub exclude_contexts: Vec<PathContext>,
+    /// The config's `include_weak`.
+    pub include_weak: bool,
     /// What the config asked for that keyhound does not do (unsupported gitleaks fields),
     /// to say once on stderr.
     pub notes: Vec<String>,
@@ -250,6 +255,7 @@ pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
                     .map_err(|m| invalid(format!("field `exclude_context`: {m}")))
             })
             .collect::<Result<_, _>>()?,
+        include_weak: raw.include_weak,
         notes: Vec::new(),
     })
 }

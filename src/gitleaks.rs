@@ -504,6 +504,7 @@ pub fn compile(text: &str, path: &Path, origin: Origin) -> Result<Policy, Config
         baseline: None,
         min_severity: None,
         exclude_contexts: Vec::new(),
+        include_weak: false,
         pack,
         // keyhound's default path allowlist is part of its defaults, as gitleaks' own is
         // part of its default config: it applies when the config extends the defaults.

@@ -119,7 +119,7 @@ pub fn scan(
     // baseline is refused before the scan, not after it.
     let ScanPolicy { policy, known } = trusted_policy::load(common, repo, trusted)?;
     let reporting = app::report_policy(common, &policy, exposure);
-    let engine = Engine::new(policy.pack, common.max_decode_depth);
+    let engine = app::engine(common, policy.pack, policy.include_weak);
     let scanner = Scanner::new(&engine, &policy.allowlist, reporting);
 
     if repo.is_shallow() && common.notes_wanted() {

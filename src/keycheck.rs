@@ -94,7 +94,8 @@ pub fn run(common: &CommonArgs) -> Result<ExitCode> {
     let key = read_key()?;
     let root = std::env::current_dir()?;
     let policy = app::load_policy(common, &root)?;
-    let engine = Engine::new(policy.pack, common.max_decode_depth);
+    // Judged as default scans judge: without the weak-password rules.
+    let engine = app::engine(common, policy.pack, false);
     let check = check(&engine, &key);
     let text = if json {
         let mut text = if common.format == Some(FormatArg::Jsonl) {

@@ -92,6 +92,7 @@ const TABLE: [Marks; 5] = [
             "__fixtures__",
             "__mocks__",
             "mocks",
+            "selftest",
             "selftests",
             "unittests",
             "e2e",
@@ -130,7 +131,8 @@ const TABLE: [Marks; 5] = [
         dirs: &["doc", "docs", "documentation", "man"],
         suffixes: &[".md", ".markdown", ".rst", ".adoc", ".pod", ".rdoc"],
         camel_suffixes: &[],
-        prefixes: &[],
+        // Release notes and change logs are prose (`NEWS`, `ChangeLog`, `CHANGES.txt`).
+        prefixes: &["news", "changelog", "changes", "history"],
         name_parts: &[],
     },
 ];
@@ -228,6 +230,9 @@ mod tests {
             ("docs/setup.md", Docs),
             ("README.md", Docs),
             ("doc/man3/PEM_read.pod", Docs),
+            ("NEWS", Docs),
+            ("debian/changelog", Docs),
+            ("ChangeLog", Docs),
             ("examples/client.c", Example),
             ("docs/examples/usercertinmem.c", Example),
             (".env.example", Example),

@@ -69,6 +69,13 @@ struct Wording {
 
 impl Wording {
     fn of(rule: &Rule) -> Wording {
+        if rule.kind == RuleKind::Weak {
+            return Wording {
+                what: "password".into(),
+                revoke_at: "where it is set (the account, database role or service the name and file point to)".into(),
+                logs: "that account's sign-in or access logs".into(),
+            };
+        }
         if rule.kind == RuleKind::Generic {
             // The generic detector does not know the issuer; the assignment does.
             return Wording {
@@ -202,7 +209,7 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
                     .into(),
             );
         }
-        if rule.revoke_url.is_empty() && rule.kind != RuleKind::Generic {
+        if rule.revoke_url.is_empty() && rule.kind == RuleKind::Token {
             format!("Revoke and replace this {what}")
         } else {
             format!("Revoke and rotate this {what}")

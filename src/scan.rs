@@ -224,7 +224,16 @@ impl<'a> Scanner<'a> {
             {
                 continue;
             }
-            if rule.kind == RuleKind::Generic
+            // A weak password is a person's choice in their own config: the ones in tests,
+            // docs, samples and third-party code are fixtures and defaults, and text in a
+            // binary (translations, compiled strings) is prose. A key in any of them is still
+            // a key, so only this kind is judged by place.
+            if rule.kind == RuleKind::Weak && (window.binary || path_context != PathContext::Source)
+            {
+                not_secrets.push(i);
+                continue;
+            }
+            if matches!(rule.kind, RuleKind::Generic | RuleKind::Weak)
                 && m.encoding.is_none()
                 && benign::unquoted_in_source_code(path, bytes, m.span.start)
             {

@@ -11,13 +11,14 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::cli::{BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg};
 
 /// The common flags, in the order of `set_flags`.
-const COMMON: [&str; 15] = [
+const COMMON: [&str; 16] = [
     "--format",
     "--output",
     "--config",
     "--baseline",
     "--show-secrets",
     "--include-public",
+    "--include-weak",
     "--min-confidence",
     "--min-severity",
     "--exclude-context",
@@ -30,7 +31,7 @@ const COMMON: [&str; 15] = [
 ];
 
 /// Whether each of `COMMON` was given (a value other than the default).
-fn set_flags(c: &CommonArgs) -> [bool; 15] {
+fn set_flags(c: &CommonArgs) -> [bool; 16] {
     [
         c.format.is_some(),
         c.output.is_some(),
@@ -38,6 +39,7 @@ fn set_flags(c: &CommonArgs) -> [bool; 15] {
         c.baseline.is_some(),
         c.show_secrets,
         c.include_public,
+        c.include_weak,
         c.min_confidence != ConfidenceArg::Low,
         c.min_severity.is_some(),
         !c.exclude_context.is_empty(),

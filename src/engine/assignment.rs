@@ -214,7 +214,7 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         id: "reference",
-        why: "the value is a reference: a dotted name made of words (`bp.SYSTEM_ADMIN`, `self.token_id`, `app.Model`) or, unquoted, a bare identifier (`trust_token`)",
+        why: "the value is a reference: a dotted name made of words (`bp.SYSTEM_ADMIN`, `self.token_id`, `app.Model`) or, unquoted, a bare identifier of several words (`trust_token`; a single word such as `letmein` may be the password itself)",
         examples: &[
             "'identity:create_credential': bp.SYSTEM_ADMIN_OR_CRED_OWNER,",
             "headers={'X-Auth-Token': trust_token},",
@@ -229,7 +229,8 @@ pub const SHAPES: &[Shape] = &[
         ],
         test: |c| {
             let v = trim_closers(c.value());
-            is_dotted_reference(v) || (!c.quoted() && is_word_identifier(v))
+            is_dotted_reference(v)
+                || (!c.quoted() && is_word_identifier(v) && name_tokens(v).len() >= 2)
         },
     },
     Shape {
@@ -394,6 +395,10 @@ const SECRET_WORDS: &[&str] = &[
 /// aside): `password1`, `apikey`, `oauth`, `credentials` count; `author`, `keymap` do not.
 fn is_secret_token(token: &str) -> bool {
     let t = token.trim_end_matches(|c: char| c.is_ascii_digit());
+    // `pass` only as a whole token (`SMTP_PASS`, `db.pass`): as an ending it is `bypass`.
+    if t == "pass" {
+        return true;
+    }
     let t = t.strip_suffix('s').filter(|s| s.len() >= 3).unwrap_or(t);
     SECRET_WORDS.iter().any(|w| t.ends_with(w))
 }
@@ -492,12 +497,26 @@ fn descriptor_after_secret_word(name: &[u8]) -> bool {
         .any(|t| DESCRIPTORS.contains(&t.as_str()))
 }
 
+/// Whether the last word of `name` is a password word (`DB_PASSWORD`, `smtpPass`, `pwd2`):
+/// `MinimumPasswordAge` and `ac_cv_header_pwd_h` describe something about a password.
+pub fn names_a_password(name: &[u8]) -> bool {
+    name_tokens(name).last().is_some_and(|t| {
+        let t = t.trim_end_matches(|c: char| c.is_ascii_digit());
+        t == "pass"
+            || t == "pwd"
+            || t == "passphrase"
+            || t.ends_with("password")
+            || t.ends_with("passwd")
+    })
+}
+
 fn password_named(name: &[u8]) -> bool {
     name_tokens(name).iter().any(|t| {
         let t = t.trim_end_matches(|c: char| c.is_ascii_digit());
-        ["password", "passwd", "pwd", "passphrase"]
-            .iter()
-            .any(|w| t.ends_with(w))
+        t == "pass"
+            || ["password", "passwd", "pwd", "passphrase"]
+                .iter()
+                .any(|w| t.ends_with(w))
     })
 }
 
@@ -844,6 +863,8 @@ mod tests {
         assert!(!is_secret_token("author"));
         assert!(!is_secret_token("keymap"));
         assert!(!is_secret_token("keywords"));
+        assert!(is_secret_token("pass"));
+        assert!(!is_secret_token("bypass") && !is_secret_token("compass"));
     }
 
     #[test]

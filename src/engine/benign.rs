@@ -117,6 +117,32 @@ pub fn plausible_generic_secret(value: &[u8]) -> bool {
         && !reads_like_words(value)
 }
 
+/// Whether a value under a password's name reads as a password someone chose, however weak:
+/// 4 to 128 characters, not a benign shape (hash, UUID, path, URL), not a boolean or null
+/// word (`_null_` too), not a command-line flag, and not a name that is itself about
+/// passwords (`password_hash`).
+pub fn plausible_password(value: &[u8]) -> bool {
+    let bare = value.strip_prefix(b"_").unwrap_or(value);
+    let bare = bare.strip_suffix(b"_").unwrap_or(bare);
+    let lower = value.to_ascii_lowercase();
+    let names_a_secret = ["pass", "secret", "token"]
+        .iter()
+        .any(|w| lower.windows(w.len()).any(|win| win == w.as_bytes()));
+    const NOT_PASSWORDS: &[&str] = &[
+        "true", "false", "null", "none", "nil", "yes", "no", "on", "off", "required", "optional",
+        "string", "empty", "hidden", "masked", "redacted", "prompt", "random", "default",
+        "disabled", "enabled", "unset",
+    ];
+    (4..=128).contains(&value.len())
+        && !value.starts_with(b"-")
+        && !value.starts_with(b"0x")
+        && !names_a_secret
+        && !is_benign_shape(value)
+        && !NOT_PASSWORDS
+            .iter()
+            .any(|w| bare.eq_ignore_ascii_case(w.as_bytes()))
+}
+
 /// Whether a generic candidate at `start` in the file at `path` is an expression rather than a
 /// literal: in program source, a secret is written as a string literal, while an unquoted value
 /// (`.min_keysize = AES_MAX_KEY_SIZE`, `token = next_token(p)`) is code. Config files, shell

@@ -144,8 +144,22 @@ impl Engine {
             // A minified file can hold many thousands of both: a sorted union keeps this
             // filter at O(n log n) instead of comparing every pair.
             let owned = disjoint_union(owned);
+            // (A weak-password match stays: the provider rule's entropy bar is what it is for.)
             matches.retain(|m| {
                 self.rule(m.rule).kind != RuleKind::Generic || !overlaps_any(&owned, &m.span)
+            });
+        }
+        // A weak-password match is for values no other rule reports: one that clears the
+        // generic detector's bar is its finding, reported once.
+        let strong: Vec<Range<usize>> = matches
+            .iter()
+            .filter(|m| self.rule(m.rule).kind != RuleKind::Weak)
+            .map(|m| m.span.clone())
+            .collect();
+        if strong.len() < matches.len() {
+            let strong = disjoint_union(strong);
+            matches.retain(|m| {
+                self.rule(m.rule).kind != RuleKind::Weak || !overlaps_any(&strong, &m.span)
             });
         }
         // Decoded text is the value of a field whose name or document asked for decoding: a
@@ -328,7 +342,7 @@ impl Engine {
             };
             let span = window.start + m.start()..window.start + m.end();
             let matched = window.start + whole.start()..window.start + whole.end();
-            if spec.kind == RuleKind::Generic {
+            if matches!(spec.kind, RuleKind::Generic | RuleKind::Weak) {
                 if benign::continues_as_escaped_bytes(hay, span.end) {
                     continue;
                 }
@@ -342,8 +356,18 @@ impl Engine {
                     }),
                     value: span.clone(),
                 };
-                if assignment::rejected_by(&assigned).is_some() {
+                // A weak-password rule without a name (a URL's password) is no assignment.
+                let assignment = spec.kind == RuleKind::Generic || caps.name("name").is_some();
+                if assignment && assignment::rejected_by(&assigned).is_some() {
                     continue;
+                }
+                if spec.kind == RuleKind::Weak {
+                    let name = caps
+                        .name("name")
+                        .map(|n| window.start + n.start()..window.start + n.end());
+                    if !weak_in_configuration(hay, &span, name.as_ref()) {
+                        continue;
+                    }
                 }
                 if let Some((secret, encoding)) = benign::generic_candidate(name, m.as_bytes()) {
                     if accepts(spec, &secret) {
@@ -407,7 +431,12 @@ fn label_before(hay: &[u8], at: usize) -> &[u8] {
 /// Whether a rule's candidate secret passes its filters: placeholders, entropy, checksum, and
 /// for the generic detector the benign-shape and randomness checks.
 pub fn accepts(rule: &Rule, secret: &[u8]) -> bool {
-    if secret.is_empty() || placeholder::is_placeholder(secret) {
+    let stand_in = match rule.kind {
+        // An audit of weak passwords wants `admin` and `letmein` too.
+        RuleKind::Weak => placeholder::is_stand_in(secret),
+        RuleKind::Token | RuleKind::Generic => placeholder::is_placeholder(secret),
+    };
+    if secret.is_empty() || stand_in {
         return false;
     }
     let body = random_part(rule, secret);
@@ -425,7 +454,53 @@ pub fn accepts(rule: &Rule, secret: &[u8]) -> bool {
             return false;
         }
     }
-    rule.kind != RuleKind::Generic || benign::plausible_generic_secret(secret)
+    match rule.kind {
+        RuleKind::Token => true,
+        RuleKind::Generic => benign::plausible_generic_secret(secret),
+        RuleKind::Weak => benign::plausible_password(secret),
+    }
+}
+
+/// Whether a weak-password candidate at `span` reads as configuration, since without an
+/// entropy bar there is nothing else to lean on: not on a comment line or in a trailing
+/// comment (commented examples), and, when `name` says it is assigned, a name whose last word
+/// is a password word (not `MinimumPasswordAge`), not a ternary's branch (`ok ? "pass" :
+/// "fail"`), and the whole value: a quoted one closes right after it (`'ALTER USER …'` is a
+/// statement), an unquoted one ends its line but for a comment (`passwd: files winbind` is
+/// prose).
+fn weak_in_configuration(hay: &[u8], span: &Range<usize>, name: Option<&Range<usize>>) -> bool {
+    const COMMENTS: [&[u8]; 7] = [b"#", b"//", b"/*", b"*", b"--", b";", b"<!--"];
+    let line_start = memchr::memrchr(b'\n', &hay[..span.start]).map_or(0, |i| i + 1);
+    let line_end = memchr::memchr(b'\n', &hay[span.end..]).map_or(hay.len(), |i| span.end + i);
+    let lead = hay[line_start..span.start].trim_ascii_start();
+    let trailing_comment = [b" # " as &[u8], b" // "]
+        .iter()
+        .any(|c| lead.windows(c.len()).any(|w| w == *c));
+    if trailing_comment || COMMENTS.iter().any(|c| lead.starts_with(c)) {
+        return false;
+    }
+    let Some(name) = name else {
+        return true;
+    };
+    let before_name = hay[line_start..name.start].trim_ascii_end();
+    let before_name = before_name
+        .strip_suffix(b"\"")
+        .or_else(|| before_name.strip_suffix(b"'"))
+        .unwrap_or(before_name)
+        .trim_ascii_end();
+    if before_name.ends_with(b"?") || !assignment::names_a_password(&hay[name.clone()]) {
+        return false;
+    }
+    match span.start.checked_sub(1).map(|i| hay[i]) {
+        Some(quote @ (b'"' | b'\'' | b'`')) => hay.get(span.end) == Some(&quote),
+        _ => {
+            let rest = hay[span.end..line_end].trim_ascii();
+            rest.is_empty()
+                || [b"#" as &[u8], b"//", b";"]
+                    .iter()
+                    .any(|c| rest.starts_with(c))
+        }
+    }
 }
 
 /// The secret without a leading keyword (a fixed prefix such as `sk_live_` carries no entropy).

@@ -80,36 +80,49 @@ const DOCUMENTED_EXAMPLES: &[&str] = &[
     "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
 ];
 
-/// Whole values that are stock dummy passwords.
+/// Whole values that name a thing rather than hold one: stand-ins in every mode.
 const DUMMY_VALUES: &[&str] = &[
     "password",
-    "passw0rd",
-    "p@ssw0rd",
-    "p@ssword",
     "secret",
-    "admin",
-    "root",
     "pass",
     "test",
     "testing",
-    "guest",
     "user",
-    "letmein",
-    "qwerty",
     "default",
     "token",
     "apikey",
     "api_key",
-    "secret123",
-    "password123",
-    "password1",
-    "changeit",
     "none",
     "null",
     "undefined",
     "true",
     "false",
 ];
+
+/// Whole values that are stock passwords: in docs and samples they are dummies, so the
+/// default report leaves them out; in a weak-password audit (`--include-weak`) a stock
+/// password in a config is the weakest password of all, and is reported.
+const STOCK_PASSWORDS: &[&str] = &[
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "admin",
+    "root",
+    "guest",
+    "letmein",
+    "qwerty",
+    "secret123",
+    "password123",
+    "password1",
+    "changeit",
+];
+
+/// True when `value` is a stock password (`admin`, `letmein`, `changeit`, …).
+pub fn is_stock_password(value: &[u8]) -> bool {
+    STOCK_PASSWORDS
+        .iter()
+        .any(|d| value.eq_ignore_ascii_case(d.as_bytes()))
+}
 
 /// The word lists as automata, built once: this runs on every candidate, and a file can hold
 /// millions of them, so one pass per list beats one substring search per word.
@@ -141,6 +154,12 @@ const LONG_VALUE: usize = 64;
 
 /// True when `value` is a placeholder or other stand-in rather than a secret.
 pub fn is_placeholder(value: &[u8]) -> bool {
+    is_stock_password(value) || is_stand_in(value)
+}
+
+/// True when `value` is a placeholder other than a stock password: a template, a reference,
+/// masked or sequential filler, a documented example, a word that names a thing.
+pub fn is_stand_in(value: &[u8]) -> bool {
     if DUMMY_VALUES
         .iter()
         .any(|d| value.eq_ignore_ascii_case(d.as_bytes()))

@@ -130,6 +130,10 @@ pub enum Checksum {
 pub enum RuleKind {
     Token,
     Generic,
+    /// A password a person chose, however weak: reported only on request (`--include-weak`),
+    /// judged as a literal (placeholders, references, code and benign shapes rejected), not
+    /// by its entropy.
+    Weak,
 }
 
 macro_rules! parse_enum {
@@ -148,7 +152,7 @@ macro_rules! parse_enum {
 parse_enum!(Severity, "critical" => Severity::Critical, "high" => Severity::High, "medium" => Severity::Medium, "low" => Severity::Low);
 parse_enum!(Confidence, "high" => Confidence::High, "medium" => Confidence::Medium, "low" => Confidence::Low);
 parse_enum!(Checksum, "github-crc32" => Checksum::GithubCrc32, "npm-crc32" => Checksum::NpmCrc32);
-parse_enum!(RuleKind, "token" => RuleKind::Token, "generic" => RuleKind::Generic);
+parse_enum!(RuleKind, "token" => RuleKind::Token, "generic" => RuleKind::Generic, "weak" => RuleKind::Weak);
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

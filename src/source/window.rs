@@ -90,6 +90,8 @@ pub struct Window<'a> {
     pub owned: Range<usize>,
     /// Where `text` starts in the file.
     pub origin: Position,
+    /// Whether the file is binary (only its printable runs are in `text`).
+    pub binary: bool,
 }
 
 /// Capacity of the first read: most source files fit.
@@ -128,6 +130,7 @@ pub fn for_each_window(
             text,
             owned: start..end,
             origin,
+            binary: kind == Kind::Binary,
         });
         if last {
             return Ok(total);
@@ -146,6 +149,7 @@ pub fn for_each_window_of(bytes: &[u8], on_window: &mut dyn FnMut(Window<'_>)) {
             text: bytes,
             owned: 0..bytes.len(),
             origin: Position::START,
+            binary: false,
         });
     }
     // Reading from a slice cannot fail.
