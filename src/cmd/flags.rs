@@ -55,6 +55,18 @@ fn uses(command: &Command, flag: &str) -> (&'static str, bool) {
             },
             !["--format", "--show-secrets", "--color", "--exit-code"].contains(&flag),
         ),
+        // A merge reads reports: nothing is scanned, so no scanning flag has a use.
+        Command::Merge(_) => (
+            "merge",
+            ![
+                "--include-public",
+                "--threads",
+                "--max-file-size",
+                "--max-decode-depth",
+                "--no-progress",
+            ]
+            .contains(&flag),
+        ),
         Command::Dir(_)
         | Command::Stdin(_)
         | Command::Git(_)
@@ -100,6 +112,7 @@ mod tests {
         assert!(refused(&["rules", "list", "--min-confidence", "high"]).is_some());
         assert!(refused(&["baseline", "dir", ".", "--format", "sarif"]).is_some());
         assert!(refused(&["baseline", "git", ".", "--exit-code", "3"]).is_some());
+        assert!(refused(&["merge", "a.json", "--threads", "2"]).is_some());
     }
 
     #[test]
@@ -110,5 +123,6 @@ mod tests {
         assert!(refused(&["baseline", "dir", ".", "-o", "b.json", "--threads", "2"]).is_none());
         assert!(refused(&["dir", ".", "--show-secrets", "--exit-code", "3"]).is_none());
         assert!(refused(&["ci", "--max-file-size", "10M", "--allow-skipped"]).is_none());
+        assert!(refused(&["merge", "a.json", "--baseline", "b.json", "-f", "sarif"]).is_none());
     }
 }

@@ -59,12 +59,20 @@ impl Paint {
 
 pub fn write(report: &ScanReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let paint = Paint { on: color };
-    let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    // Of several repositories, each file is named with its repository.
+    let repos: std::collections::BTreeSet<_> =
+        report.findings.iter().map(|f| &f.location.repo).collect();
+    let mut by_path: BTreeMap<(Option<&str>, &str), Vec<&Finding>> = BTreeMap::new();
     for f in report.findings {
-        by_path.entry(&f.location.path).or_default().push(f);
+        let repo = f.location.repo.as_deref().filter(|_| repos.len() > 1);
+        by_path.entry((repo, &f.location.path)).or_default().push(f);
     }
-    for (path, findings) in &by_path {
-        writeln!(out, "{}", paint.bold(&escape::text(path)))?;
+    for ((repo, path), findings) in &by_path {
+        let name = match repo {
+            Some(repo) => format!("{repo}: {path}"),
+            None => path.to_string(),
+        };
+        writeln!(out, "{}", paint.bold(&escape::text(&name)))?;
         for f in findings {
             write_finding(f, &paint, out)?;
         }
@@ -125,6 +133,10 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
                 "; also at {} other place(s) in history",
                 c.other_locations.len()
             ));
+        }
+        let repositories = crate::audit::fold::repositories(f);
+        if repositories > 1 {
+            text.push_str(&format!("; in {repositories} repositories"));
         }
         for line in wrap(&escape::text(&text), WIDTH - INDENT) {
             writeln!(out, "{pad}{}", paint.dim(&line))?;

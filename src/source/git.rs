@@ -62,9 +62,10 @@ impl From<git2::Error> for GitError {
 /// Which commits to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
-    /// HEAD, every local branch and every tag.
+    /// HEAD and every ref (branches, tags, remote-tracking branches, notes, stash) but review
+    /// refs: GitHub's `refs/pull/*` and GitLab's `refs/merge-requests/*`, which `All` adds.
     Default,
-    /// Every ref: branches, tags, remote-tracking branches, notes, stash; and HEAD.
+    /// Every ref, review refs included; and HEAD.
     All,
     /// These branches (local first, then remote-tracking).
     Branches(Vec<String>),
@@ -94,7 +95,7 @@ impl Selection {
     pub fn describe(&self) -> String {
         let list = |items: &[String]| items.join(", ");
         match self {
-            Selection::Default => "HEAD, local branches and tags".into(),
+            Selection::Default => "every ref but refs/pull/* and refs/merge-requests/*".into(),
             Selection::All => "every ref".into(),
             Selection::Branches(names) => format!("branches {}", list(names)),
             Selection::Refs(revs) => list(revs),
@@ -252,8 +253,11 @@ impl GitRepo {
                 }
                 for reference in self.repo.references()? {
                     let reference = reference?;
-                    let wanted =
-                        *selection == Selection::All || reference.is_branch() || reference.is_tag();
+                    let name = reference.name_bytes();
+                    let review = [&b"refs/pull/"[..], b"refs/merge-requests/"]
+                        .iter()
+                        .any(|prefix| name.starts_with(prefix));
+                    let wanted = *selection == Selection::All || !review;
                     if !wanted {
                         continue;
                     }
@@ -545,6 +549,20 @@ impl History {
 
     pub fn is_empty(&self) -> bool {
         self.blobs.is_empty()
+    }
+
+    /// Keeps the blobs `keep` accepts (a shard's share, those a cache does not hold), in
+    /// order; commits and paths stay, so the origin of every blob kept is unchanged.
+    pub fn retain(&mut self, mut keep: impl FnMut(BlobOrigin<'_>) -> bool) {
+        let (commits, paths) = (&self.commits, &self.paths);
+        self.blobs.retain(|r| {
+            keep(BlobOrigin {
+                blob: r.id,
+                commit: commits[r.commit as usize],
+                order: r.commit,
+                path: &paths[r.path as usize],
+            })
+        });
     }
 
     /// Where blob `index` first appeared.
