@@ -4,7 +4,7 @@
 
   small/r0000 … small/r0999   1,000 bare repositories of 3 commits and ~8 small files each;
                               one in ten holds a Stripe-shaped live key (generated here)
-  large/l0 … l4               5 bare repositories of 200 commits touching ~2,000 files
+  large/l0 … l4               5 bare repositories of 600 commits of 10 files (~4 KB each)
   small.txt                   the small repositories, one path a line
   mix.txt                     the large ones and the first 200 small ones
 
@@ -66,13 +66,17 @@ def small_repo(rng, n):
     return [files, later, last]
 
 
+WORDS = ("the quick brown fox jumps over lazy dog return value config service request "
+         "handler error result module import class def self none true false").split()
+
+
 def large_repo(rng, n):
     commits = []
-    for c in range(200):
-        files = {f"pkg{c % 20}/file{(c * 7 + j) % 100}.txt":
-                 f"version {c}.{j} of repo {n}\n" + "lorem ipsum dolor sit amet\n" * 40
+    for c in range(600):
+        files = {f"pkg{c % 20}/file{(c * 7 + j) % 200}.py":
+                 f"# version {c}.{j} of repo {n}\n" + " ".join(rng.choices(WORDS, k=700)) + "\n"
                  for j in range(10)}
-        if c % 50 == 7:
+        if c % 150 == 7:
             files[f"deploy/{c}.env"] = f"STRIPE_SECRET_KEY={token(rng)}\n"
         commits.append(files)
     return commits

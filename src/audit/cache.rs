@@ -12,6 +12,7 @@
 //! after the cache, and so may change freely.
 
 use std::collections::HashMap;
+use std::fs::{self, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,6 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::finding::Finding;
-use crate::output_file::{self, OutputError};
 
 /// Version of the cache file format.
 const FORMAT: u32 = 1;
@@ -30,8 +30,8 @@ const FORMAT: u32 = 1;
 pub enum CacheError {
     #[error("cannot create the cache directory {path}: {source}")]
     Dir { path: PathBuf, source: io::Error },
-    #[error("cannot write the cache: {0}")]
-    Write(#[from] OutputError),
+    #[error("cannot write the cache file {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
 }
 
 /// The cache directory and the key of this run's detection settings.
@@ -60,7 +60,7 @@ struct Entry {
 impl Cache {
     /// The cache in `dir` for scans whose detection settings hash to `key`.
     pub fn open(dir: &Path, key: String) -> Result<Cache, CacheError> {
-        std::fs::create_dir_all(dir).map_err(|source| CacheError::Dir {
+        fs::create_dir_all(dir).map_err(|source| CacheError::Dir {
             path: dir.to_path_buf(),
             source,
         })?;
@@ -88,7 +88,7 @@ impl Cache {
 
 /// Reads a cache file's entries if it was written under `key`.
 fn read(path: &Path, key: &str) -> Option<HashMap<Oid, (String, Vec<Finding>)>> {
-    let file = std::fs::File::open(path).ok()?;
+    let file = fs::File::open(path).ok()?;
     let mut lines = BufReader::new(file).lines();
     let header: Header = serde_json::from_str(&lines.next()?.ok()?).ok()?;
     if header.keyhound_cache != FORMAT || header.key != key {
@@ -128,31 +128,61 @@ impl RepoCache {
         self.changed = true;
     }
 
-    /// Writes the file back if anything was recorded (privately: findings name secrets).
+    /// Writes the file back if anything was recorded: privately (findings name secrets), and
+    /// whole or not at all (a new file renamed over the old). Not synced to disk: a file lost
+    /// in a crash costs a rescan, and a thousand repositories should not cost a thousand
+    /// flushes.
     pub fn save(self) -> Result<(), CacheError> {
         if !self.changed {
             return Ok(());
         }
         let mut entries: Vec<(&Oid, &(String, Vec<Finding>))> = self.blobs.iter().collect();
         entries.sort_by_key(|(id, _)| **id);
-        output_file::write_report(&self.path, |out: &mut dyn Write| {
-            let header = Header {
-                keyhound_cache: FORMAT,
-                key: self.key.clone(),
-            };
-            writeln!(out, "{}", serde_json::to_string(&header)?)?;
+        let mut text = Vec::new();
+        let header = Header {
+            keyhound_cache: FORMAT,
+            key: self.key.clone(),
+        };
+        let write = || -> io::Result<()> {
+            writeln!(text, "{}", serde_json::to_string(&header)?)?;
             for (id, (path, findings)) in entries {
                 let entry = Entry {
                     blob: id.to_string(),
                     path: path.clone(),
                     findings: findings.clone(),
                 };
-                writeln!(out, "{}", serde_json::to_string(&entry)?)?;
+                writeln!(text, "{}", serde_json::to_string(&entry)?)?;
             }
             Ok(())
-        })?;
-        Ok(())
+        };
+        write()
+            .and_then(|()| replace_private(&self.path, &text))
+            .map_err(|source| CacheError::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
+}
+
+/// Writes `bytes` to a new file beside `path`, readable by its owner only, and renames it over
+/// `path` (a link there is replaced, never followed).
+fn replace_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options
+        .open(&temp)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
 }
 
 /// The detection key: a hash of `parts` (each what decides findings: version, rules as

@@ -169,6 +169,7 @@ fn shown_secret(f: &Finding) -> &str {
 
 /// Steps once per distinct secret, most severe first.
 fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let repos: std::collections::BTreeSet<_> = findings.iter().map(|f| &f.location.repo).collect();
     for group in distinct_secrets(findings) {
         let f = group[0];
         let heading = format!(
@@ -181,7 +182,13 @@ fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -
         }
         let mut places: Vec<String> = group
             .iter()
-            .map(|f| format!("{}:{}", escape::text(&f.location.path), f.location.line))
+            .map(|f| {
+                let place = format!("{}:{}", f.location.path, f.location.line);
+                match f.location.repo.as_deref().filter(|_| repos.len() > 1) {
+                    Some(repo) => escape::text(&format!("{repo}: {place}")).into_owned(),
+                    None => escape::text(&place).into_owned(),
+                }
+            })
             .collect();
         places.dedup();
         writeln!(
