@@ -587,12 +587,8 @@ impl History {
         on_progress: &(dyn Fn(u64) + Sync),
         sink: &dyn ChunkSink,
     ) {
-        let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool,
-            Err(e) => return sink.error("<threads>", &e.to_string()),
-        };
         let next = AtomicUsize::new(0);
-        pool.broadcast(|_| {
+        let work = || {
             let repo = match Repository::open(&self.git_dir) {
                 Ok(repo) => repo,
                 Err(e) => return sink.error(&self.git_dir.display().to_string(), e.message()),
@@ -612,7 +608,19 @@ impl History {
                 }
                 on_progress((end - start) as u64);
             }
-        });
+        };
+        // No more workers than batches: a small repository (one of many in an audit) is read
+        // on this thread, without starting a pool.
+        let threads = threads.min(self.blobs.len().div_ceil(READ_BATCH));
+        if threads <= 1 {
+            return work();
+        }
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => {
+                pool.broadcast(|_| work());
+            }
+            Err(e) => sink.error("<threads>", &e.to_string()),
+        }
     }
 
     fn read(
