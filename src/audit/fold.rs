@@ -153,6 +153,9 @@ fn fold_secret(mut group: Vec<Finding>) -> Finding {
                 line,
             })
             .collect();
+        // The finding's own repository's refs first, then the others', qualified.
+        let mut holders: Vec<(String, String)> = holders.into_iter().collect();
+        holders.sort_by_key(|(repo, _)| *repo != home);
         c.still_in = holders
             .into_iter()
             .map(|(repo, name)| {
@@ -185,4 +188,52 @@ pub fn repositories(finding: &Finding) -> usize {
         repos.extend(c.other_locations.iter().filter_map(|o| o.repo.as_deref()));
     }
     repos.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Provenance;
+    use crate::report::testing;
+
+    /// A finding of one secret in `repo`, introduced by `commit` at walk position `order`.
+    fn found(repo: &str, commit: &str, order: u32, date: &str, branch: &str) -> Finding {
+        let rules = testing::rules();
+        let mut f = testing::finding(&rules[0], b"demo_qwertyuiop", "a.env", 3);
+        f.location.repo = Some(repo.to_string());
+        f.commit = Some(Provenance {
+            id: commit.to_string(),
+            author: "A".into(),
+            email: "a@example.com".into(),
+            date: date.to_string(),
+            committer_date: date.to_string(),
+            summary: "s".into(),
+            present_at_head: repo == "b",
+            still_in: vec![branch.to_string()],
+            other_locations: Vec::new(),
+            order,
+        });
+        f
+    }
+
+    #[test]
+    fn one_secret_in_two_repositories_folds_to_the_earliest_in_any_order_and_again() {
+        let a = found("a", "c1", 4, "2024-01-02T00:00:00+00:00", "main");
+        let b = found("b", "c2", 0, "2024-01-01T23:00:00-02:00", "dev");
+        let folded = fold(vec![a.clone(), b.clone()]);
+        assert_eq!(folded.len(), 1);
+        let f = &folded[0];
+        // b's commit is 2024-01-02T01:00Z: a's is earlier, whatever the walk positions.
+        assert_eq!(f.location.repo.as_deref(), Some("a"));
+        let c = f.commit.as_ref().unwrap();
+        assert_eq!(c.other_locations.len(), 1);
+        assert_eq!(c.other_locations[0].repo.as_deref(), Some("b"));
+        assert_eq!(c.still_in, ["main", "b:dev"]);
+        assert!(c.present_at_head);
+        assert_eq!(repositories(f), 2);
+
+        let again = fold(vec![b, folded[0].clone(), a]);
+        assert_eq!(format!("{again:?}"), format!("{folded:?}"));
+        assert_eq!(format!("{:?}", fold(folded.clone())), format!("{folded:?}"));
+    }
 }
