@@ -65,9 +65,14 @@ impl Cloner {
         self.dir.join(format!("{readable}-{hash}.git"))
     }
 
-    /// A bare clone of `url`, fresh or fetched again; its path.
+    /// A bare clone of `url`, fresh or fetched again; its path. A clone that is not kept gets
+    /// a name of this process's own, so processes sharing a clone directory (shards of one
+    /// repository on one machine) never clone into each other's.
     pub fn fetch(&self, url: &str) -> Result<PathBuf, CloneError> {
-        let target = self.path_for(url);
+        let mut target = self.path_for(url);
+        if !self.keep {
+            target.set_extension(format!("{}.git", std::process::id()));
+        }
         if target.join("HEAD").is_file() {
             let mut args = vec!["fetch", "--prune", "--quiet", "--force", "--", url];
             if self.every_ref {

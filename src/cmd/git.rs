@@ -79,7 +79,15 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
     let started = Instant::now();
     let mut specs: Vec<RepoSpec> = args.repos.iter().map(|p| RepoSpec::from_arg(p)).collect();
     if let Some(list) = &args.repos_from {
-        specs.extend(repos::read_list(list)?);
+        let listed = repos::read_list(list)?;
+        if listed.is_empty() {
+            // Most likely the command that wrote the list failed: not an audit of nothing.
+            bail!(
+                "--repos-from {}: the list names no repository",
+                list.display()
+            );
+        }
+        specs.extend(listed);
     } else if specs.is_empty() {
         specs.push(RepoSpec::from_arg(Path::new(".")));
     }
