@@ -231,6 +231,15 @@ fn a_list_with_a_missing_repository_is_exit_2_with_the_others_findings() {
         "{}",
         human.stdout
     );
+
+    // An empty list is a failed listing, not an audit of nothing.
+    let empty = org.run(&["git", "--repos-from", "-"], "# nothing\n");
+    assert_eq!(empty.code, 2);
+    assert!(
+        empty.stderr.contains("names no repository"),
+        "{}",
+        empty.stderr
+    );
 }
 
 #[test]
