@@ -84,8 +84,8 @@ pub struct DirArgs {
 pub struct GitArgs {
     /// Repositories to scan (default: the current one): working trees, bare repositories, or
     /// directories inside one; or clone URLs, cloned first. One local repository is judged by
-    /// its own config and ignore files; several, or a URL, by --config (else the embedded
-    /// rules) and --baseline only.
+    /// its own config and ignore files; several, a --repos-from list or a URL, by --config
+    /// (else the embedded rules) and --baseline only.
     #[arg(value_name = "REPO")]
     pub repos: Vec<PathBuf>,
     /// Also scan the repositories listed in FILE, one path or clone URL a line (`#` comments);

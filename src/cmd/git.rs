@@ -6,8 +6,9 @@
 //! with all its places (see `audit::fold`).
 //!
 //! One local repository is judged by its own config and ignore files, as a person scanning
-//! their checkout expects; several, or a clone, by `--config` (else the embedded rules) and
-//! `--baseline` only: an audit applies one policy, and no repository can silence itself.
+//! their checkout expects; several, a `--repos-from` list or a clone, by `--config` (else the
+//! embedded rules) and `--baseline` only: an audit applies one policy, and no repository can
+//! silence itself.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
