@@ -39,9 +39,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Baseline(args) => match &args.target {
             BaselineTarget::Dir(args) => scan_dir(common, args, Delivery::Baseline),
             BaselineTarget::Stdin(args) => scan_stdin(common, args, Delivery::Baseline),
-            BaselineTarget::Git(args) => crate::history::record_baseline(common, args),
+            BaselineTarget::Git(args) => crate::cmd::git::record_baseline(common, args),
         },
-        Command::Git(args) => crate::history::run(common, args),
+        Command::Git(args) => crate::cmd::git::run(common, args),
+        Command::Merge(args) => crate::cmd::merge::run(common, args),
         Command::Staged(args) => crate::staged::run(common, args),
         Command::PrePush(args) => crate::prepush::run(common, args),
         Command::InstallHook(args) => crate::hook::install(args),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::audit::shard::Shard;
 use crate::path_context::PathContext;
 use crate::rules::Severity;
 
@@ -23,8 +24,11 @@ pub enum Command {
     /// Scan files on disk (default: the current directory), honouring .gitignore.
     Dir(DirArgs),
     /// Scan git history: every distinct blob reachable from the chosen refs, once, with the
-    /// commit that introduced each secret.
+    /// commit that introduced each secret; of one repository or of many (an audit).
     Git(GitArgs),
+    /// Merge keyhound JSON or JSON Lines reports (the shards of an audit) into one report:
+    /// each secret once, with every place it was seen and its earliest commit.
+    Merge(MergeArgs),
     /// Scan what the next commit would record (the index against HEAD), reporting secrets on
     /// added lines only: the pre-commit check.
     Staged(StagedArgs),
@@ -83,13 +87,38 @@ pub struct DirArgs {
 
 #[derive(Debug, Args)]
 pub struct GitArgs {
-    /// Repository to scan (a working tree, a bare repository, or any directory inside one).
-    #[arg(default_value = ".")]
-    pub repo: PathBuf,
+    /// Repositories to scan (default: the current one): working trees, bare repositories, or
+    /// directories inside one; or clone URLs, cloned first. One local repository is judged by
+    /// its own config and ignore files; several, a --repos-from list or a URL, by --config
+    /// (else the embedded rules) and --baseline only.
+    #[arg(value_name = "REPO")]
+    pub repos: Vec<PathBuf>,
+    /// Also scan the repositories listed in FILE, one path or clone URL a line (`#` comments);
+    /// `-` reads the list from standard input.
+    #[arg(long, value_name = "FILE")]
+    pub repos_from: Option<PathBuf>,
+    /// Where clone URLs are cloned (bare); a clone kept there by an earlier run is fetched
+    /// again instead. Default: keyhound-clones in the temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub clone_dir: Option<PathBuf>,
+    /// Keep clones after the scan (by default each is deleted once scanned).
+    #[arg(long)]
+    pub keep_clones: bool,
+    /// Scan only shard K of N: of several repositories, those whose name hashes to K; of one
+    /// repository, the blobs whose id does. N processes given 1/N … N/N cover everything once;
+    /// `keyhound merge` folds their reports into one.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Remember in DIR which blobs were scanned with these rules, and what they held: the next
+    /// run reads only new blobs (changed rules or detection flags start afresh).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// Scan only these local (or remote-tracking) branches and their history.
     #[arg(long, value_name = "NAME", num_args = 1.., conflicts_with_all = ["all", "refs"])]
     pub branch: Vec<String>,
-    /// Scan every ref: branches, tags, remote-tracking branches, notes, stash.
+    /// Scan every ref, review refs too: GitHub's refs/pull/* and GitLab's
+    /// refs/merge-requests/* (fetched too for clone URLs). By default every other ref is
+    /// scanned: branches, tags, remote-tracking branches, notes, stash.
     #[arg(long, conflicts_with = "refs")]
     pub all: bool,
     /// Scan the history of these refs or revisions (`origin/main`, `v1.2`, a commit id).
@@ -107,6 +136,13 @@ pub struct GitArgs {
     /// Only commits made on or before DATE (same forms as --since).
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Reports to merge, as `keyhound git --format json` or `--format jsonl` writes them.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

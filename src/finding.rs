@@ -1,7 +1,7 @@
 //! A finding: what was found (rule, secret fingerprint and redacted form, entropy), where
 //! (location, and for history the provenance), and what to do about it (remediation).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{entropy, Encoding};
@@ -10,7 +10,7 @@ use crate::remediate::Remediation;
 use crate::rules::{Confidence, Severity};
 
 /// One secret at one location.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     /// Rule id (stable, kebab-case).
     pub rule: String,
@@ -21,6 +21,7 @@ pub struct Finding {
     pub severity: Severity,
     pub confidence: Confidence,
     /// Where the finding lives, judged from its path.
+    #[serde(default)]
     pub path_context: PathContext,
     /// The rule's own severity, when `path_context` lowered it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,7 +40,7 @@ pub struct Finding {
 }
 
 /// What a finding says about its secret: never the secret itself unless asked for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecretInfo {
     /// A short prefix and `…`.
     pub redacted: String,
@@ -52,14 +53,18 @@ pub struct SecretInfo {
     /// Shannon entropy of the random part, bits per character.
     pub shannon_bits_per_char: f64,
     /// The raw secret, present only with `--show-secrets`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
 /// Where a finding is: path relative to the scanned root, 1-based lines and columns (columns
 /// count Unicode code points; `end_column` is exclusive).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
+    /// The repository, as it was named on the command line or in `--repos-from` (history
+    /// scans by `keyhound git` only): with the path, where the secret is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     pub path: String,
     pub line: usize,
     pub column: usize,
@@ -68,7 +73,7 @@ pub struct Location {
 }
 
 /// The commit that introduced a secret, and where else it appears.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Provenance {
     pub id: String,
     pub author: String,
@@ -86,11 +91,21 @@ pub struct Provenance {
     /// Other places (commit, path, line) where the same secret appears: later versions of
     /// the file, other files, other branches.
     pub other_locations: Vec<OtherLocation>,
+    /// Position of the commit among those that introduced blobs, oldest first, in the order
+    /// the history was walked: the earliest place of a secret in one repository is the one
+    /// with the lowest, so shard reports of the same history merge to the place one scan
+    /// would report.
+    #[serde(default)]
+    pub order: u32,
 }
 
 /// A further occurrence of a secret already reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtherLocation {
+    /// The repository, when it is not the finding's own (a secret copied between
+    /// repositories of an audit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     pub commit: String,
     pub path: String,
     pub line: usize,

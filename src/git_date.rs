@@ -1,6 +1,7 @@
 //! The dates `keyhound git --since` and `--until` take, read the way `git log` reads the common
 //! ones: `2024-01-31`, `2024-01-31 12:00`, `2024-01-31T12:00:00Z` or with an offset (`+02:00`),
-//! and relative ones (`2 weeks ago`, `yesterday`). A date without an offset is UTC.
+//! and relative ones (`2 weeks ago`, `yesterday`). A date without an offset is UTC. Also how reports
+//! write commit dates (`rfc3339`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -120,9 +121,54 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// `2024-05-01T12:34:56+02:00` from seconds since the epoch and a UTC offset in minutes.
+pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
+    // A crafted commit can carry any 64-bit time: keep to years 1 through 9999.
+    let local = seconds
+        .saturating_add(i64::from(offset_minutes) * 60)
+        .clamp(-62_135_596_800, 253_402_300_799);
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let offset = offset_minutes.unsigned_abs();
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        offset / 60,
+        offset % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_handles_offsets_and_dates_before_the_epoch() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(rfc3339(1_714_566_896, 120), "2024-05-01T14:34:56+02:00");
+        assert_eq!(rfc3339(951_782_400, -330), "2000-02-28T18:30:00-05:30");
+        assert_eq!(rfc3339(-86_400, 0), "1969-12-31T00:00:00+00:00");
+        assert_eq!(rfc3339(i64::MAX, 60), "9999-12-31T23:59:59+01:00");
+        assert_eq!(rfc3339(i64::MIN, -60), "0001-01-01T00:00:00-01:00");
+    }
 
     #[test]
     fn absolute_dates_are_utc_unless_they_carry_an_offset() {

@@ -1,78 +1,37 @@
-//! `keyhound git`: walks a repository's history, scans every distinct blob once in parallel,
-//! attributes each secret to the commit that introduced it, and reports; `keyhound ci` runs the
-//! same scan over the commits a GitHub event names. Errors that make the scan meaningless (no
+//! History scans: walk a repository's history, scan every distinct blob once in parallel, and
+//! attribute each secret to the commit that introduced it. `scan_repo` does one repository
+//! with rules built once (`keyhound git` runs it over many); `scan` adds the policy of one
+//! repository, for `keyhound ci` and `pre-push`. Errors that make a scan meaningless (no
 //! repository, a revision that is not there) stop it before any work.
 
 use std::io::{self, IsTerminal};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use git2::Oid;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::allow::Allowlist;
 use crate::app;
-use crate::cli::{CommonArgs, GitArgs};
+use crate::audit::cache::RepoCache;
+use crate::audit::shard::Shard;
+use crate::cli::CommonArgs;
 use crate::engine::Engine;
 use crate::finding::Finding;
-use crate::git_date;
 use crate::policy_paths::PolicyPaths;
 use crate::provenance;
 use crate::remediate::Exposure;
 use crate::report::ScanReport;
-use crate::scan::{Scanner, Summary};
-use crate::source::git::{GitRepo, Holders, Selection};
+use crate::scan::{ReportPolicy, Scanner, Summary};
+use crate::source::git::{BlobOrigin, GitError, GitRepo, Holders, Selection};
 use crate::source::ChunkSink;
 use crate::trusted_policy::{self, PolicySource, ScanPolicy};
 
 /// Problems printed one per line before they are summed up, so a repository with thousands of
 /// missing objects (a partial clone) does not bury the report.
 const PROBLEMS_SHOWN: usize = 20;
-
-/// Runs `keyhound git`.
-pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
-    let repo = GitRepo::open(&args.repo)?;
-    let selection = selection(args)?;
-    let scan = scan(
-        common,
-        &repo,
-        &selection,
-        Exposure::Committed,
-        &PolicySource::WorkTree,
-        |_| {},
-    )?;
-    let target = format!(
-        "git history of {} ({}): {} commit(s)",
-        args.repo.display(),
-        selection.describe(),
-        scan.commits_walked
-    );
-    let report = scan.report(&target);
-    app::emit(common, &report)?;
-    Ok(app::exit_code(common, &report))
-}
-
-/// Runs `keyhound baseline git`: the scan `keyhound git` runs, written as a baseline.
-pub fn record_baseline(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
-    app::refuse_baseline_flag(common)?;
-    let repo = GitRepo::open(&args.repo)?;
-    let selection = selection(args)?;
-    let scan = scan(
-        common,
-        &repo,
-        &selection,
-        Exposure::Committed,
-        &PolicySource::WorkTreeRecording,
-        |_| {},
-    )?;
-    app::write_baseline(common, &scan.findings)?;
-    Ok(if scan.summary.errors > 0 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
 
 /// A finished history scan: the findings left after baselines and allowlists, and the engine
 /// whose rules a report describes.
@@ -114,17 +73,121 @@ pub fn scan(
     on_walked: impl FnOnce(usize),
 ) -> Result<HistoryScan> {
     let started = Instant::now();
-    let root = repo.workdir().unwrap_or(repo.git_dir()).to_path_buf();
     // Baselines, ignore files and commit allowlists hide known findings, as for `dir`; a bad
     // baseline is refused before the scan, not after it.
     let ScanPolicy { policy, known } = trusted_policy::load(common, repo, trusted)?;
     let reporting = app::report_policy(common, &policy, exposure);
     let engine = app::engine(common, policy.pack, policy.include_weak);
-    let scanner = Scanner::new(&engine, &policy.allowlist, reporting);
+    let judge = Judge {
+        engine: &engine,
+        allowlist: &policy.allowlist,
+        reporting,
+    };
+    let RepoScan {
+        mut findings,
+        problems,
+        mut summary,
+        commits_walked,
+    } = scan_repo(
+        common,
+        repo,
+        selection,
+        &judge,
+        BlobPlan::default(),
+        on_walked,
+    )?;
+    app::hide_known(
+        common,
+        &mut findings,
+        &known,
+        &policy.allowlist,
+        &PolicyPaths::default(),
+    );
+    summary.findings = findings.len() as u64;
+    say_problems(&problems, "");
+    Ok(HistoryScan {
+        engine,
+        findings,
+        summary,
+        elapsed: started.elapsed(),
+        commits_walked,
+        exposure,
+    })
+}
 
+/// Prints up to `PROBLEMS_SHOWN` problems, each after `label`, and how many more there were.
+pub fn say_problems(problems: &[String], label: &str) {
+    for problem in problems.iter().take(PROBLEMS_SHOWN) {
+        crate::diag::say(format_args!("{label}{problem}"));
+    }
+    if problems.len() > PROBLEMS_SHOWN {
+        crate::diag::say(format_args!(
+            "{label}… and {} more unreadable object(s)",
+            problems.len() - PROBLEMS_SHOWN
+        ));
+    }
+}
+
+/// What blobs are judged by, built once for any number of repositories.
+pub struct Judge<'a> {
+    pub engine: &'a Engine,
+    pub allowlist: &'a Allowlist,
+    /// What to report, and how far the scanned commits have travelled (the playbooks
+    /// depend on it).
+    pub reporting: ReportPolicy,
+}
+
+/// Which of a walked history's blobs are read, and where the others' findings come from.
+#[derive(Default)]
+pub struct BlobPlan<'a> {
+    /// Read only the blobs of this shard (one repository split over several processes).
+    pub shard: Option<Shard>,
+    /// Findings of blobs scanned before with the same rules, and where new ones are recorded.
+    pub cache: Option<&'a mut RepoCache>,
+    /// Put before notes about the repository (its name, in a scan of several).
+    pub label: &'a str,
+}
+
+/// One repository's history, scanned: findings with provenance, before baselines and ignore
+/// files hide any.
+pub struct RepoScan {
+    pub findings: Vec<Finding>,
+    /// Unreadable objects and other trouble, one message each.
+    pub problems: Vec<String>,
+    pub summary: Summary,
+    /// Commits walked, including those that introduced nothing.
+    pub commits_walked: usize,
+}
+
+/// A blob whose findings came from the cache, with where it first appeared.
+struct CachedBlob {
+    blob: Oid,
+    commit: Oid,
+    order: u32,
+    path: String,
+    findings: Vec<Finding>,
+}
+
+/// Scans the commits `selection` picks in `repo` with `judge`: every distinct blob they
+/// introduce that `plan` leaves to read, once, in parallel; then provenance for what is found.
+pub fn scan_repo(
+    common: &CommonArgs,
+    repo: &GitRepo,
+    selection: &Selection,
+    judge: &Judge,
+    plan: BlobPlan,
+    on_walked: impl FnOnce(usize),
+) -> Result<RepoScan, GitError> {
+    let BlobPlan {
+        shard,
+        cache,
+        label,
+    } = plan;
+    let scanner = Scanner::new(judge.engine, judge.allowlist, judge.reporting.clone());
     if repo.is_shallow() && common.notes_wanted() {
+        let root = repo.workdir().unwrap_or(repo.git_dir());
         crate::diag::note(format_args!(
-            "{} is a shallow clone, so its history is cut: commits before the \
+            "{label}{} is a shallow clone, so its history is cut: commits before the \
              cut are not scanned (fetch the full history with `git fetch --unshallow`, or \
              `fetch-depth: 0` in actions/checkout)",
             root.display()
@@ -133,15 +196,15 @@ pub fn scan(
     let progress = Progress::new(common);
     // Path allowlists apply per location: the walker records each blob at a path they do not
     // cover, and leaves out blobs seen at covered paths only.
-    let allowlisted = |path: &str| policy.allowlist.allows_path(path);
-    let history = repo.walk(selection, &allowlisted, &mut |walked| {
+    let allowlisted = |path: &str| judge.allowlist.allows_path(path);
+    let mut history = repo.walk(selection, &allowlisted, &mut |walked| {
         progress.walked(walked)
     })?;
     // The spinner's line is cleared while anything else is printed, so the two never share it.
     progress.suspend(|| {
         if common.notes_wanted() {
             for note in &history.notes {
-                crate::diag::note(note);
+                crate::diag::note(format_args!("{label}{note}"));
             }
         }
         on_walked(history.commits_walked);
@@ -149,8 +212,32 @@ pub fn scan(
     for problem in &history.problems {
         scanner.error("<history>", problem);
     }
+    if let Some(shard) = shard {
+        history.retain(|origin| shard.keeps_blob(origin.blob));
+    }
+    // A history whose path allowlists were waived is scanned whole: its blobs' findings do
+    // not depend on their paths the way the cache records them.
+    let cache = cache.filter(|_| !history.path_allowlists_waived);
+    let mut cached: Vec<CachedBlob> = Vec::new();
+    if let Some(cache) = &cache {
+        history.retain(|origin| match cache.findings(origin.blob, origin.path) {
+            Some(findings) => {
+                cached.push(CachedBlob {
+                    blob: origin.blob,
+                    commit: origin.commit,
+                    order: origin.order,
+                    path: origin.path.to_string(),
+                    findings,
+                });
+                false
+            }
+            None => true,
+        });
+    }
 
     progress.reading(history.len());
+    // With a cache, every blob read is recorded, those without findings too.
+    let record_all = cache.is_some();
     let found: Mutex<Vec<(usize, Vec<Finding>)>> = Mutex::new(Vec::new());
     let on_blob = |index: usize, path: &str, bytes: &[u8]| {
         let findings = if history.path_allowlists_waived {
@@ -158,7 +245,7 @@ pub fn scan(
         } else {
             scanner.scan_chunk(path, bytes)
         };
-        if !findings.is_empty() {
+        if record_all || !findings.is_empty() {
             if let Ok(mut found) = found.lock() {
                 found.push((index, findings));
             }
@@ -173,9 +260,30 @@ pub fn scan(
     );
     progress.finish();
 
-    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(cache) = cache {
+        for (index, findings) in &found {
+            let origin = history.origin(*index);
+            cache.record(origin.blob, origin.path, findings);
+        }
+        found.retain(|(_, findings)| !findings.is_empty());
+    }
+    let mut places: Vec<(BlobOrigin, Vec<Finding>)> = found
+        .into_iter()
+        .map(|(index, findings)| (history.origin(index), findings))
+        .collect();
+    let from_cache = cached.len() as u64;
+    places.extend(cached.iter().filter(|c| !c.findings.is_empty()).map(|c| {
+        let origin = BlobOrigin {
+            blob: c.blob,
+            commit: c.commit,
+            order: c.order,
+            path: &c.path,
+        };
+        (origin, c.findings.clone())
+    }));
     // A tree that cannot be read costs the "still in HEAD" flags, not the findings.
-    let blobs: Vec<_> = found.iter().map(|(i, _)| history.origin(*i).blob).collect();
+    let blobs: Vec<Oid> = places.iter().map(|(origin, _)| origin.blob).collect();
     let holders = if blobs.is_empty() {
         Holders::default()
     } else {
@@ -187,69 +295,15 @@ pub fn scan(
             Holders::default()
         })
     };
-    let found = found
-        .into_iter()
-        .map(|(index, findings)| (history.origin(index), findings))
-        .collect();
-    let merged = provenance::attribute(found, &holders, &mut |id| repo.commit_info(id))?;
+    let merged = provenance::attribute(places, &holders, &mut |id| repo.commit_info(id))?;
     scanner.record(merged);
-
-    let (mut findings, problems, mut summary) = scanner.finish();
-    app::hide_known(
-        common,
-        &mut findings,
-        &known,
-        &policy.allowlist,
-        &PolicyPaths::default(),
-    );
-    summary.findings = findings.len() as u64;
-    for problem in problems.iter().take(PROBLEMS_SHOWN) {
-        crate::diag::say(problem);
-    }
-    if problems.len() > PROBLEMS_SHOWN {
-        crate::diag::say(format_args!(
-            "… and {} more unreadable object(s)",
-            problems.len() - PROBLEMS_SHOWN
-        ));
-    }
-    Ok(HistoryScan {
-        engine,
+    let (findings, problems, mut summary) = scanner.finish();
+    summary.cached = from_cache;
+    Ok(RepoScan {
         findings,
+        problems,
         summary,
-        elapsed: started.elapsed(),
         commits_walked: history.commits_walked,
-        exposure,
-    })
-}
-
-fn selection(args: &GitArgs) -> Result<Selection> {
-    let refs = if let Some(range) = &args.range {
-        Selection::range(range)?
-    } else if args.all {
-        Selection::All
-    } else if !args.branch.is_empty() {
-        Selection::Branches(args.branch.clone())
-    } else if !args.refs.is_empty() {
-        Selection::Refs(args.refs.clone())
-    } else {
-        Selection::Default
-    };
-    let now = git_date::now();
-    let date = |text: &Option<String>, flag: &str| {
-        text.as_deref()
-            .map(|t| git_date::parse(t, now))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
-    };
-    let (since, until) = (date(&args.since, "--since")?, date(&args.until, "--until")?);
-    Ok(if since.is_none() && until.is_none() {
-        refs
-    } else {
-        Selection::Dated {
-            within: Box::new(refs),
-            since,
-            until,
-        }
     })
 }
 

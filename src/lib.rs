@@ -5,6 +5,7 @@
 
 pub mod allow;
 pub mod app;
+pub mod audit;
 pub mod baseline;
 pub mod ci;
 pub mod ci_system;

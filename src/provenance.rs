@@ -65,6 +65,7 @@ pub fn attribute(
                 seen.insert((origin.commit, origin.path, finding.location.line))
             })
             .map(|(origin, finding)| OtherLocation {
+                repo: None,
                 commit: origin.commit.to_string(),
                 path: origin.path.to_string(),
                 line: finding.location.line,
@@ -89,6 +90,7 @@ pub fn attribute(
             present_at_head,
             still_in: still_in.into_iter().cloned().collect(),
             other_locations,
+            order: first.order,
         });
         merged.push(finding);
     }
@@ -114,6 +116,7 @@ mod tests {
             public: false,
             secret: SecretInfo::new(secret.as_bytes(), 0, false),
             location: Location {
+                repo: None,
                 path: path.into(),
                 line,
                 column: 1,

@@ -6,7 +6,7 @@
 //! History is rewritten only after revocation, because rewriting does not un-leak anything.
 //! Test-mode and other low-severity keys get the same steps without the alarm.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rules::{Rule, RuleKind, Severity};
 
@@ -33,7 +33,7 @@ impl Exposure {
 }
 
 /// Steps for one finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remediation {
     /// One line: what to do, in short.
     pub summary: String,
@@ -42,7 +42,7 @@ pub struct Remediation {
     /// Where to revoke or roll the secret; empty when there is no one place (a private key is
     /// trusted wherever its public half was installed: the steps say where to look), and then
     /// left out of JSON.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub revoke_url: String,
 }
 

@@ -43,8 +43,9 @@ pub struct ReportPolicy {
 pub const LISTED_PER_RULE: usize = 100;
 
 /// Totals for the closing summary.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
+    /// Files (or blobs) read and scanned.
     pub files: u64,
     pub bytes: u64,
     /// Files not scanned because they are larger than the `--max-file-size` given.
@@ -58,6 +59,31 @@ pub struct Summary {
     /// Findings past `LISTED_PER_RULE` in a file: counted, not listed.
     pub unlisted: u64,
     pub errors: u64,
+    /// Blobs not read because `--cache` held their findings from an earlier scan with the
+    /// same rules (history scans with a cache only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached: u64,
+    /// Repositories scanned (`keyhound git` only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repositories: u64,
+}
+
+impl Summary {
+    /// Adds another scan's totals to these.
+    pub fn add(&mut self, other: &Summary) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.skipped += other.skipped;
+        self.findings += other.findings;
+        self.unlisted += other.unlisted;
+        self.errors += other.errors;
+        self.cached += other.cached;
+        self.repositories += other.repositories;
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Which findings a caller wants, by their first and last line.
@@ -290,6 +316,7 @@ impl<'a> Scanner<'a> {
             context,
             secret,
             location: Location {
+                repo: None,
                 path: path.to_string(),
                 line,
                 column,
@@ -444,6 +471,8 @@ impl<'a> Scanner<'a> {
             findings: findings.len() as u64,
             unlisted: self.unlisted.into_inner(),
             errors: self.errors.into_inner(),
+            cached: 0,
+            repositories: 0,
         };
         (findings, self.problems.into_inner().unwrap(), summary)
     }

@@ -89,6 +89,29 @@ pub fn load(common: &CommonArgs, repo: &GitRepo, source: &PolicySource) -> Resul
     Ok(ScanPolicy { policy, known })
 }
 
+/// The policy of a scan of several repositories (or of a clone): `--config` (else the
+/// embedded pack) and `--baseline`, and nothing from any repository, so that every repository
+/// is judged by the same rules and none can silence its own findings.
+pub fn load_common(common: &CommonArgs) -> Result<ScanPolicy> {
+    let policy = match &common.config {
+        Some(_) => app::load_policy(common, Path::new("."))?,
+        None => {
+            if let Some(output) = &common.output {
+                crate::output_file::check_target(output)?;
+            }
+            config::defaults()?
+        }
+    };
+    let mut known = Suppressions::from_texts(common.baseline.as_deref(), None, None)?;
+    if let (None, Some(relative), Some(config)) =
+        (&common.baseline, &policy.baseline, &common.config)
+    {
+        let path = config.parent().unwrap_or(Path::new(".")).join(relative);
+        known.add_baseline(&policy_file::read_named(&path)?, &path)?;
+    }
+    Ok(ScanPolicy { policy, known })
+}
+
 /// Config file names in lookup order.
 fn config_names() -> impl Iterator<Item = &'static str> {
     CONFIG_NAMES.iter().copied().chain([gitleaks::CONFIG_NAME])

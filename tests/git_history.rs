@@ -333,10 +333,10 @@ fn commit_reachable_only_from_a_tag_is_scanned_by_default() {
 }
 
 #[test]
-fn remote_tracking_branches_are_scanned_with_all_or_by_name() {
+fn remote_tracking_branches_are_scanned_by_default_and_pull_refs_only_with_all() {
     let ws = Workspace::new();
     let mut tokens = Tokens::new(11);
-    let secret = tokens.live();
+    let (secret, in_pull) = (tokens.live(), tokens.live());
     let upstream = ws.init("upstream");
     ws.git.commit(&upstream, "Base", &[("a.txt", "a\n")]);
     ws.git.run(&upstream, &["checkout", "-q", "-b", "feature"]);
@@ -349,16 +349,31 @@ fn remote_tracking_branches_are_scanned_with_all_or_by_name() {
         &["clone", "-q", upstream.to_str().unwrap(), "clone"],
     );
     let clone = ws.path("clone");
+    // A pull request's head, as a mirror of a GitHub repository holds it.
+    ws.git.run(&clone, &["checkout", "-q", "--detach"]);
+    let pull = ws
+        .git
+        .commit(&clone, "PR", &[("p.env", &format!("K={in_pull}\n"))]);
+    ws.git
+        .run(&clone, &["update-ref", "refs/pull/7/head", &pull]);
+    ws.git.run(&clone, &["checkout", "-q", "main"]);
 
-    let default = ws.scan(&clone, &[]);
-    assert_eq!(default.code, 0, "only local branches and tags by default");
-    for args in [&["--all"][..], &["--branch", "origin/feature"][..]] {
+    for args in [&[][..], &["--all"][..], &["--branch", "origin/feature"][..]] {
         let scan = ws.scan(&clone, args);
         assert_eq!(scan.code, 1, "{args:?}: {}", scan.stderr);
-        scan.assert_hides(&[&secret]);
+        scan.assert_hides(&[&secret, &in_pull]);
         assert_eq!(
             scan.finding_for(&secret)["commit"]["id"],
             on_feature.as_str()
+        );
+        let pulled = scan
+            .findings()
+            .iter()
+            .any(|f| f["secret"]["sha256"] == fingerprint(&in_pull).as_str());
+        assert_eq!(
+            pulled,
+            args == ["--all"],
+            "{args:?}: refs/pull/* only with --all"
         );
     }
 }

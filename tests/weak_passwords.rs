@@ -35,17 +35,29 @@ fn weak_passwords_are_reported_only_on_request_and_only_in_configuration() {
         std::fs::write(file, text).unwrap();
     };
     // Weak, in the product's own configuration: reported on request.
-    write("config/app.env", "DB_PASSWORD=Winter2024\nSMTP_PASS=letmein\n");
-    write("config/db.yml", "url: postgres://orders:letmein@db.internal/orders\n");
+    write(
+        "config/app.env",
+        "DB_PASSWORD=Winter2024\nSMTP_PASS=letmein\n",
+    );
+    write(
+        "config/db.yml",
+        "url: postgres://orders:letmein@db.internal/orders\n",
+    );
     // Not passwords, or not configuration.
     write(
         "config/other.env",
         "# DB_PASSWORD=Spring2023\nPASSWORD_MIN_LENGTH=12\nDB_PASSWORD=${DB_PASSWORD}\n",
     );
     write("tests/fixtures/app.env", "DB_PASSWORD=Autumn2022\n");
-    write("src/check.c", "printf(\"%s\\n\", ok ? \"pass\" : \"fail\");\n");
+    write(
+        "src/check.c",
+        "printf(\"%s\\n\", ok ? \"pass\" : \"fail\");\n",
+    );
     // Strong: the generic detector's finding, reported once.
-    write("config/strong.env", &format!("DB_PASSWORD={}\n", generic_secret(91)));
+    write(
+        "config/strong.env",
+        &format!("DB_PASSWORD={}\n", generic_secret(91)),
+    );
 
     let default = scan(root, &[]);
     assert_eq!(default.len(), 1, "{default:?}");

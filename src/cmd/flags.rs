@@ -53,13 +53,14 @@ fn set_flags(c: &CommonArgs) -> [bool; 16] {
 }
 
 /// The commands that use only some of the common flags, by name as typed.
-const PARTIAL_USERS: [&str; 6] = [
+const PARTIAL_USERS: [&str; 7] = [
     "install-hook",
     "keycheck",
     "rules",
     "baseline dir",
     "baseline stdin",
     "baseline git",
+    "merge",
 ];
 
 /// Whether the command named `name` (as typed) has a use for common flag `flag`.
@@ -72,6 +73,17 @@ fn uses(name: &str, flag: &str) -> bool {
         "baseline dir" | "baseline stdin" | "baseline git" => {
             !["--format", "--show-secrets", "--color", "--exit-code"].contains(&flag)
         }
+        // A merge reads reports: nothing is scanned, so no scanning flag has a use.
+        "merge" => ![
+            "--include-public",
+            "--include-weak",
+            "--exclude-context",
+            "--threads",
+            "--max-file-size",
+            "--max-decode-depth",
+            "--no-progress",
+        ]
+        .contains(&flag),
         _ => true,
     }
 }
@@ -93,6 +105,7 @@ fn name(command: &Command) -> &'static str {
         Command::Staged(_) => "staged",
         Command::PrePush(_) => "pre-push",
         Command::Ci(_) => "ci",
+        Command::Merge(_) => "merge",
     }
 }
 
@@ -181,6 +194,7 @@ mod tests {
         assert!(refused(&["rules", "list", "--min-confidence", "high"]).is_some());
         assert!(refused(&["baseline", "dir", ".", "--format", "sarif"]).is_some());
         assert!(refused(&["baseline", "git", ".", "--exit-code", "3"]).is_some());
+        assert!(refused(&["merge", "a.json", "--threads", "2"]).is_some());
     }
 
     #[test]
@@ -191,5 +205,6 @@ mod tests {
         assert!(refused(&["baseline", "dir", ".", "-o", "b.json", "--threads", "2"]).is_none());
         assert!(refused(&["dir", ".", "--show-secrets", "--exit-code", "3"]).is_none());
         assert!(refused(&["ci", "--max-file-size", "10M", "--allow-skipped"]).is_none());
+        assert!(refused(&["merge", "a.json", "--baseline", "b.json", "-f", "sarif"]).is_none());
     }
 }

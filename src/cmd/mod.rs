@@ -2,4 +2,6 @@
 //! below and the helpers `app` shares (policy loading, report output).
 
 pub mod flags;
+pub mod git;
+pub mod merge;
 pub mod rules;

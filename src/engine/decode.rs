@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use base64::Engine as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Keywords that make decoding worthwhile; decoding runs only in chunks that contain one.
 pub const TRIGGERS: &[&str] = &["kind: secret", "base64", "dockerconfig", "\"auth\""];
@@ -23,7 +23,7 @@ const PIECE_OVERLAP: usize = 16 * 1024;
 pub const DECODED_OVERLAP: usize = PIECE_OVERLAP / 4 * 3;
 
 /// How a secret was written when it was found inside decoded data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     Base64,

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use super::{remediation_markdown, rule_links, short_fingerprint, ScanReport};
 use crate::escape;
 use crate::finding::Finding;
+use crate::git_date::rfc3339;
 use crate::rules::Severity;
-use crate::source::git::rfc3339;
 
 /// The report schema version declared (GitLab validates the report against it).
 pub const SCHEMA_VERSION: &str = "15.2.1";

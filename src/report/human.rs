@@ -60,12 +60,20 @@ impl Paint {
 
 pub fn write(report: &ScanReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let paint = Paint { on: color };
-    let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    // Of several repositories, each file is named with its repository.
+    let repos: std::collections::BTreeSet<_> =
+        report.findings.iter().map(|f| &f.location.repo).collect();
+    let mut by_path: BTreeMap<(Option<&str>, &str), Vec<&Finding>> = BTreeMap::new();
     for f in report.findings {
-        by_path.entry(&f.location.path).or_default().push(f);
+        let repo = f.location.repo.as_deref().filter(|_| repos.len() > 1);
+        by_path.entry((repo, &f.location.path)).or_default().push(f);
     }
-    for (path, findings) in &by_path {
-        writeln!(out, "{}", paint.bold(&escape::text(path)))?;
+    for ((repo, path), findings) in &by_path {
+        let name = match repo {
+            Some(repo) => format!("{repo}: {path}"),
+            None => path.to_string(),
+        };
+        writeln!(out, "{}", paint.bold(&escape::text(&name)))?;
         for f in findings {
             write_finding(f, &paint, out)?;
         }
@@ -147,6 +155,10 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
                 c.other_locations.len()
             ));
         }
+        let repositories = crate::audit::fold::repositories(f);
+        if repositories > 1 {
+            text.push_str(&format!("; in {repositories} repositories"));
+        }
         for line in wrap(&escape::text(&text), WIDTH - INDENT) {
             writeln!(out, "{pad}{}", paint.dim(&line))?;
         }
@@ -178,6 +190,7 @@ fn shown_secret(f: &Finding) -> &str {
 
 /// Steps once per distinct secret, most severe first.
 fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let repos: std::collections::BTreeSet<_> = findings.iter().map(|f| &f.location.repo).collect();
     for group in distinct_secrets(findings) {
         let f = group[0];
         let heading = format!(
@@ -190,7 +203,13 @@ fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -
         }
         let mut places: Vec<String> = group
             .iter()
-            .map(|f| format!("{}:{}", escape::text(&f.location.path), f.location.line))
+            .map(|f| {
+                let place = format!("{}:{}", f.location.path, f.location.line);
+                match f.location.repo.as_deref().filter(|_| repos.len() > 1) {
+                    Some(repo) => escape::text(&format!("{repo}: {place}")).into_owned(),
+                    None => escape::text(&place).into_owned(),
+                }
+            })
             .collect();
         places.dedup();
         writeln!(

@@ -136,6 +136,7 @@ pub(crate) mod testing {
             public: false,
             secret: SecretInfo::new(secret, 5, false),
             location: Location {
+                repo: None,
                 path: path.into(),
                 line,
                 column: 7,

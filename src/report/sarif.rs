@@ -292,6 +292,9 @@ fn result_properties(f: &Finding) -> PropertyBag {
     if let Some(rule) = f.rule_severity {
         extra.insert("ruleSeverity".to_string(), json!(rule.to_string()));
     }
+    if let Some(repo) = &f.location.repo {
+        extra.insert("repository".to_string(), json!(escape::sarif_text(repo)));
+    }
     if let Some(c) = &f.commit {
         extra.insert("commit".to_string(), json!(c.id));
         extra.insert("author".to_string(), json!(c.author));
@@ -481,6 +484,7 @@ mod tests {
             present_at_head: true,
             still_in: vec!["main".into()],
             other_locations: Vec::new(),
+            order: 0,
         });
         let critical = finding(&rules, 0, "a.env", 1);
         let doc = sarif_json(&rules, &[critical, history]);

@@ -13,7 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use regex::bytes::{Regex, RegexBuilder};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use schema::{RawRule, RawRuleFile};
@@ -87,7 +87,7 @@ pub enum RuleError {
 }
 
 /// How bad a leak of this kind of secret is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -108,7 +108,7 @@ impl Severity {
 }
 
 /// How sure a match of this rule is to be a real secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     Low,

@@ -25,6 +25,7 @@ use git2::{
 use thiserror::Error;
 
 use super::{ChunkSink, SkipReason};
+use crate::git_date;
 
 /// Why a history could not be walked at all.
 #[derive(Debug, Error)]
@@ -62,9 +63,10 @@ impl From<git2::Error> for GitError {
 /// Which commits to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
-    /// HEAD, every local branch and every tag.
+    /// HEAD and every ref (branches, tags, remote-tracking branches, notes, stash) but review
+    /// refs: GitHub's `refs/pull/*` and GitLab's `refs/merge-requests/*`, which `All` adds.
     Default,
-    /// Every ref: branches, tags, remote-tracking branches, notes, stash; and HEAD.
+    /// Every ref, review refs included; and HEAD.
     All,
     /// These branches (local first, then remote-tracking).
     Branches(Vec<String>),
@@ -94,7 +96,7 @@ impl Selection {
     pub fn describe(&self) -> String {
         let list = |items: &[String]| items.join(", ");
         match self {
-            Selection::Default => "HEAD, local branches and tags".into(),
+            Selection::Default => "every ref but refs/pull/* and refs/merge-requests/*".into(),
             Selection::All => "every ref".into(),
             Selection::Branches(names) => format!("branches {}", list(names)),
             Selection::Refs(revs) => list(revs),
@@ -106,7 +108,7 @@ impl Selection {
                 since,
                 until,
             } => {
-                let date = |t: i64| rfc3339(t, 0);
+                let date = |t: i64| git_date::rfc3339(t, 0);
                 let mut text = within.describe();
                 if let Some(since) = since {
                     text.push_str(&format!(", committed since {}", date(*since)));
@@ -252,8 +254,11 @@ impl GitRepo {
                 }
                 for reference in self.repo.references()? {
                     let reference = reference?;
-                    let wanted =
-                        *selection == Selection::All || reference.is_branch() || reference.is_tag();
+                    let name = reference.name_bytes();
+                    let review = [&b"refs/pull/"[..], b"refs/merge-requests/"]
+                        .iter()
+                        .any(|prefix| name.starts_with(prefix));
+                    let wanted = *selection == Selection::All || !review;
                     if !wanted {
                         continue;
                     }
@@ -474,8 +479,8 @@ impl GitRepo {
             id: id.to_string(),
             author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
             email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-            date: rfc3339(written.seconds(), written.offset_minutes()),
-            committer_date: rfc3339(committed.seconds(), committed.offset_minutes()),
+            date: git_date::rfc3339(written.seconds(), written.offset_minutes()),
+            committer_date: git_date::rfc3339(committed.seconds(), committed.offset_minutes()),
             summary: commit
                 .summary_bytes()
                 .map(|s| String::from_utf8_lossy(s).into_owned())
@@ -547,6 +552,20 @@ impl History {
         self.blobs.is_empty()
     }
 
+    /// Keeps the blobs `keep` accepts (a shard's share, those a cache does not hold), in
+    /// order; commits and paths stay, so the origin of every blob kept is unchanged.
+    pub fn retain(&mut self, mut keep: impl FnMut(BlobOrigin<'_>) -> bool) {
+        let (commits, paths) = (&self.commits, &self.paths);
+        self.blobs.retain(|r| {
+            keep(BlobOrigin {
+                blob: r.id,
+                commit: commits[r.commit as usize],
+                order: r.commit,
+                path: &paths[r.path as usize],
+            })
+        });
+    }
+
     /// Where blob `index` first appeared.
     pub fn origin(&self, index: usize) -> BlobOrigin<'_> {
         let record = self.blobs[index];
@@ -569,12 +588,8 @@ impl History {
         on_progress: &(dyn Fn(u64) + Sync),
         sink: &dyn ChunkSink,
     ) {
-        let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool,
-            Err(e) => return sink.error("<threads>", &e.to_string()),
-        };
         let next = AtomicUsize::new(0);
-        pool.broadcast(|_| {
+        let work = || {
             let repo = match Repository::open(&self.git_dir) {
                 Ok(repo) => repo,
                 Err(e) => return sink.error(&self.git_dir.display().to_string(), e.message()),
@@ -594,7 +609,19 @@ impl History {
                 }
                 on_progress((end - start) as u64);
             }
-        });
+        };
+        // No more workers than batches: a small repository (one of many in an audit) is read
+        // on this thread, without starting a pool.
+        let threads = threads.min(self.blobs.len().div_ceil(READ_BATCH));
+        if threads <= 1 {
+            return work();
+        }
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => {
+                pool.broadcast(|_| work());
+            }
+            Err(e) => sink.error("<threads>", &e.to_string()),
+        }
     }
 
     fn read(
@@ -1102,54 +1129,9 @@ fn join(prefix: &str, name: &[u8], suffix: &str) -> String {
     path
 }
 
-/// `2024-05-01T12:34:56+02:00` from seconds since the epoch and a UTC offset in minutes.
-pub fn rfc3339(seconds: i64, offset_minutes: i32) -> String {
-    // A crafted commit can carry any 64-bit time: keep to years 1 through 9999.
-    let local = seconds
-        .saturating_add(i64::from(offset_minutes) * 60)
-        .clamp(-62_135_596_800, 253_402_300_799);
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let sign = if offset_minutes < 0 { '-' } else { '+' };
-    let offset = offset_minutes.unsigned_abs();
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        offset / 60,
-        offset % 60
-    )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_handles_offsets_and_dates_before_the_epoch() {
-        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00+00:00");
-        assert_eq!(rfc3339(1_714_566_896, 120), "2024-05-01T14:34:56+02:00");
-        assert_eq!(rfc3339(951_782_400, -330), "2000-02-28T18:30:00-05:30");
-        assert_eq!(rfc3339(-86_400, 0), "1969-12-31T00:00:00+00:00");
-        assert_eq!(rfc3339(i64::MAX, 60), "9999-12-31T23:59:59+01:00");
-        assert_eq!(rfc3339(i64::MIN, -60), "0001-01-01T00:00:00-01:00");
-    }
 
     #[test]
     fn a_recorded_path_is_recognised_from_its_prefix_and_name() {
