@@ -92,10 +92,10 @@ mod tests {
 
     #[test]
     fn runs_start_at_the_hit_and_stand_alone() {
-        let hay = b"token: ZXlKaGJHY2lPaUpJVXpJMU5pSjk= rest";
-        assert_eq!(run_at(hay, 7), Some(7..35));
-        let inside = b"token: QUJDZXlKaGJHY2lPaUpJVXpJMU5pSjk=";
-        assert_eq!(run_at(inside, 11), None);
+        let hay = b"note ZXlKaGJHY2lPaUpJVXpJMU5pSjk= rest";
+        assert_eq!(run_at(hay, 5), Some(5..33));
+        let inside = b"note QUJDZXlKaGJHY2lPaUpJVXpJMU5pSjk=";
+        assert_eq!(run_at(inside, 9), None);
         assert_eq!(run_at(b"ZXlKaGJH", 0), None, "too short");
     }
 }

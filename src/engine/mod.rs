@@ -60,6 +60,16 @@ pub struct Engine {
     max_decode_depth: usize,
 }
 
+/// What the keyword search found in one input.
+struct Candidates {
+    /// Each woken rule's merged byte windows.
+    windows: Vec<(usize, Range<usize>)>,
+    /// Whether a decode trigger (`kind: Secret`, `base64`, …) occurred.
+    decode_wanted: bool,
+    /// Where encoded token prefixes start, in order.
+    encoded_hits: Vec<usize>,
+}
+
 struct CompiledRule {
     regex: Regex,
     secret_group: Option<SecretGroup>,
@@ -148,7 +158,11 @@ impl Engine {
     ) -> Vec<RawMatch> {
         let mut matches = Vec::new();
         let mut owned = Vec::new();
-        let (windows, decode_wanted, encoded_hits) = self.candidate_windows(hay);
+        let Candidates {
+            windows,
+            decode_wanted,
+            encoded_hits,
+        } = self.candidate_windows(hay);
         for (rule, window) in windows {
             self.match_rule(rule, hay, window, &mut matches, &mut owned);
         }
@@ -233,7 +247,7 @@ impl Engine {
 
     /// Runs the prefilter: merged byte windows per woken rule, whether to try decoding, and
     /// where encoded token prefixes start.
-    fn candidate_windows(&self, hay: &[u8]) -> (Vec<(usize, Range<usize>)>, bool, Vec<usize>) {
+    fn candidate_windows(&self, hay: &[u8]) -> Candidates {
         let mut windows: Vec<(usize, Range<usize>)> = Vec::new();
         let mut last: Vec<Option<Range<usize>>> = Vec::new();
         let mut decode_wanted = false;
@@ -303,7 +317,11 @@ impl Engine {
         });
         windows.extend(self.unfiltered.iter().map(|&rule| (rule, 0..hay.len())));
         encoded_hits.sort_unstable();
-        (windows, decode_wanted, encoded_hits)
+        Candidates {
+            windows,
+            decode_wanted,
+            encoded_hits,
+        }
     }
 
     fn compiled(&self, rule: usize) -> Option<&CompiledRule> {
