@@ -158,6 +158,19 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
         } else {
             format!("Remove this {what} from your commits before pushing")
         }
+    } else if rule.severity <= Severity::Low && rule.revoke_url.is_empty() {
+        // Material with no one place to revoke it (a password hash): the rule's steps say
+        // what it exposes and what to change.
+        steps.push(format!(
+            "Low severity: no emergency, but this {what} should not be in source; act on the steps below."
+        ));
+        steps.extend(rule.rotation.iter().cloned());
+        if exposure.in_history() {
+            steps.push(
+                "Rewriting history is optional once the exposed material has been replaced.".into(),
+            );
+        }
+        format!("Replace this {what} (low severity)")
     } else if rule.severity <= Severity::Low {
         steps.push(format!(
             "This is a test-mode or low-privilege credential: no emergency, but anyone holding it can use it, so revoke it {revoke_at} when convenient and issue a new one."
@@ -363,6 +376,21 @@ rotation = ["Roll the key in the dashboard."]
             "{r:?}"
         );
         assert!(all_text(&r).contains("the logs of every system that trusted it"));
+    }
+
+    #[test]
+    fn low_severity_material_with_no_revoke_page_is_not_called_a_test_key() {
+        let mut hash = rule_with("bcrypt password hash", "Password hash", "low", false, "");
+        hash.rotation = vec!["Treat the password behind this hash as exposed.".into()];
+        let r = playbook(&hash, Exposure::Committed);
+        assert_eq!(
+            r.summary,
+            "Replace this bcrypt password hash (low severity)"
+        );
+        let text = all_text(&r);
+        assert!(!text.contains("test"), "{text}");
+        assert!(!text.contains("http"), "{text}");
+        assert!(text.contains("Treat the password behind this hash as exposed."));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod assignment;
 pub mod benign;
 pub mod checksum;
 pub mod decode;
+pub mod encoded;
 pub mod entropy;
 pub mod keywords;
 pub mod placeholder;
@@ -50,11 +51,23 @@ pub struct Engine {
     regexes: Vec<OnceLock<Option<CompiledRule>>>,
     /// Every rule's keywords and the decode triggers.
     keywords: Keywords,
-    /// For each keyword: the rules it wakes, or `None` for a decode trigger.
+    /// For each keyword: the rules it wakes, or `None` for a decode trigger or, from index
+    /// `encoded_from` on, an encoded token prefix (`encoded`).
     keyword_rules: Vec<Option<Vec<usize>>>,
+    encoded_from: usize,
     /// Rules without keywords, which run over the whole input.
     unfiltered: Vec<usize>,
     max_decode_depth: usize,
+}
+
+/// What the keyword search found in one input.
+struct Candidates {
+    /// Each woken rule's merged byte windows.
+    windows: Vec<(usize, Range<usize>)>,
+    /// Whether a decode trigger (`kind: Secret`, `base64`, …) occurred.
+    decode_wanted: bool,
+    /// Where encoded token prefixes start, in order.
+    encoded_hits: Vec<usize>,
 }
 
 struct CompiledRule {
@@ -98,6 +111,14 @@ impl Engine {
             });
             keyword_rules.push(None);
         }
+        let encoded_from = keywords.len();
+        for prefix in encoded::prefix_keywords() {
+            keywords.push(Keyword {
+                bytes: prefix.into(),
+                case_sensitive: true,
+            });
+            keyword_rules.push(None);
+        }
         let regexes = pack.rules().iter().map(|_| OnceLock::new()).collect();
         let unfiltered = (0..pack.len())
             .filter(|&i| pack.rules()[i].keywords.is_empty())
@@ -107,6 +128,7 @@ impl Engine {
             regexes,
             keywords: Keywords::new(keywords),
             keyword_rules,
+            encoded_from,
             unfiltered,
             max_decode_depth,
         }
@@ -136,7 +158,11 @@ impl Engine {
     ) -> Vec<RawMatch> {
         let mut matches = Vec::new();
         let mut owned = Vec::new();
-        let (windows, decode_wanted) = self.candidate_windows(hay);
+        let Candidates {
+            windows,
+            decode_wanted,
+            encoded_hits,
+        } = self.candidate_windows(hay);
         for (rule, window) in windows {
             self.match_rule(rule, hay, window, &mut matches, &mut owned);
         }
@@ -168,6 +194,14 @@ impl Engine {
             for run in decode::candidates(&hay[label..]) {
                 let run = label + run.start..label + run.end;
                 self.scan_run(hay, run, depth, budget, &mut matches);
+            }
+        } else if depth < self.max_decode_depth {
+            // A value that starts as an encoded token prefix: decode that run alone.
+            for start in encoded_hits.into_iter().filter(|&s| s >= label) {
+                if let Some(run) = encoded::run_at(&hay[label..], start - label) {
+                    let run = label + run.start..label + run.end;
+                    self.scan_run(hay, run, depth, budget, &mut matches);
+                }
             }
         }
         matches.sort_by_key(|m| (m.span.start, m.rule));
@@ -225,14 +259,20 @@ impl Engine {
         }
     }
 
-    /// Runs the prefilter: merged byte windows per woken rule, and whether to try decoding.
-    fn candidate_windows(&self, hay: &[u8]) -> (Vec<(usize, Range<usize>)>, bool) {
+    /// Runs the prefilter: merged byte windows per woken rule, whether to try decoding, and
+    /// where encoded token prefixes start.
+    fn candidate_windows(&self, hay: &[u8]) -> Candidates {
         let mut windows: Vec<(usize, Range<usize>)> = Vec::new();
         let mut last: Vec<Option<Range<usize>>> = Vec::new();
         let mut decode_wanted = false;
+        let mut encoded_hits = Vec::new();
         self.keywords.for_each_hit(hay, |hit| {
             let Some(rules) = &self.keyword_rules[hit.keyword] else {
-                decode_wanted = true;
+                if hit.keyword >= self.encoded_from {
+                    encoded_hits.push(hit.range.start);
+                } else {
+                    decode_wanted = true;
+                }
                 return;
             };
             if last.is_empty() {
@@ -290,7 +330,12 @@ impl Engine {
             overlap
         });
         windows.extend(self.unfiltered.iter().map(|&rule| (rule, 0..hay.len())));
-        (windows, decode_wanted)
+        encoded_hits.sort_unstable();
+        Candidates {
+            windows,
+            decode_wanted,
+            encoded_hits,
+        }
     }
 
     fn compiled(&self, rule: usize) -> Option<&CompiledRule> {
