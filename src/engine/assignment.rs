@@ -36,6 +36,12 @@ impl Candidate<'_> {
             .last()
             .is_some_and(|b| matches!(b, b'"' | b'\'' | b'`'))
     }
+    /// Whether the name is the end of a quoted key (`"…/secrets":`).
+    fn quoted_name(&self) -> bool {
+        self.hay
+            .get(self.name.end)
+            .is_some_and(|b| matches!(b, b'"' | b'\''))
+    }
 }
 
 /// How far (bytes) a check may look around a candidate.
@@ -235,18 +241,34 @@ pub const SHAPES: &[Shape] = &[
     },
     Shape {
         id: "value-is-the-name",
-        why: "the value repeats the name (`X-Auth-Token: X-Auth-Token`, an enum's string form)",
+        why: "the value repeats the name (`X-Auth-Token: X-Auth-Token`, an enum's string form), or is a member of that name (`csrfToken = Rails.csrfToken`)",
         examples: &[
             "- X-Auth-Token: X-Auth-Token",
             "nbt.NBT_SERVER_SELECT_SECRET_DOMAIN_6: \"SELECT_SECRET_DOMAIN_6\",",
+            "csrfToken = Rails.csrfToken = ->",
         ],
-        counter_examples: &["auth_token: @{rand:alnum:24}"],
+        counter_examples: &[
+            "auth_token: @{rand:alnum:24}",
+            "apiToken = \"@{rand:alnum:12}.@{rand:alnum:16}\"",
+        ],
         test: |c| {
             let (n, v) = (c.name(), c.value());
-            v.len() >= 8
-                && n.len() >= v.len()
-                && n[n.len() - v.len()..].eq_ignore_ascii_case(v)
+            let member = v.rsplit(|&b| b == b'.').next().unwrap_or(v);
+            let repeats = |v: &[u8]| {
+                v.len() >= 8 && n.len() >= v.len() && n[n.len() - v.len()..].eq_ignore_ascii_case(v)
+            };
+            repeats(v) || (member.len() < v.len() && is_identifier(member) && repeats(member))
         },
+    },
+    Shape {
+        id: "resource-path",
+        why: "the secret word is the last segment of a path used as a key (`\"v1/secrets\": …`, `\"/oauth/token\": …`): an API resource or route, whose values are hashes and handlers",
+        examples: &["\"v1/secrets\": \"S6u1pOWzb84=\",", "'/oauth/token': '@{rand:alnum:24}',"],
+        counter_examples: &[
+            "\"client_secret\": \"@{rand:alnum:24}\"",
+            "vault kv put secret/app api_key=@{rand:alnum:32}",
+        ],
+        test: |c| c.name.start > 0 && c.hay[c.name.start - 1] == b'/' && c.quoted_name(),
     },
     Shape {
         id: "template-or-interpolation",
