@@ -227,7 +227,13 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
                     break;
                 }
                 Err(e) => {
-                    crate::diag::error(format_args!("{label}{e}"));
+                    // Named once: most errors already start with the repository.
+                    let text = format!("{e:#}");
+                    if text.starts_with(spec.name.as_str()) {
+                        crate::diag::error(&text);
+                    } else {
+                        crate::diag::error(format_args!("{label}{text}"));
+                    }
                     summary.errors += 1;
                 }
             }

@@ -60,12 +60,10 @@ impl Paint {
 
 pub fn write(report: &ScanReport, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let paint = Paint { on: color };
-    // Of several repositories, each file is named with its repository.
-    let repos: std::collections::BTreeSet<_> =
-        report.findings.iter().map(|f| &f.location.repo).collect();
+    let several = several_repositories(report.findings);
     let mut by_path: BTreeMap<(Option<&str>, &str), Vec<&Finding>> = BTreeMap::new();
     for f in report.findings {
-        let repo = f.location.repo.as_deref().filter(|_| repos.len() > 1);
+        let repo = f.location.repo.as_deref().filter(|_| several);
         by_path.entry((repo, &f.location.path)).or_default().push(f);
     }
     for ((repo, path), findings) in &by_path {
@@ -188,9 +186,19 @@ fn shown_secret(f: &Finding) -> &str {
     f.secret.value.as_deref().unwrap_or(&f.secret.redacted)
 }
 
+/// Whether the findings come from several repositories (an audit), so that each file is named
+/// with its repository: they name several, or one secret was folded from several.
+fn several_repositories(findings: &[Finding]) -> bool {
+    let repos: std::collections::BTreeSet<_> = findings.iter().map(|f| &f.location.repo).collect();
+    repos.len() > 1
+        || findings
+            .iter()
+            .any(|f| crate::audit::fold::repositories(f) > 1)
+}
+
 /// Steps once per distinct secret, most severe first.
 fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
-    let repos: std::collections::BTreeSet<_> = findings.iter().map(|f| &f.location.repo).collect();
+    let several = several_repositories(findings);
     for group in distinct_secrets(findings) {
         let f = group[0];
         let heading = format!(
@@ -205,7 +213,7 @@ fn write_remediation(findings: &[Finding], paint: &Paint, out: &mut dyn Write) -
             .iter()
             .map(|f| {
                 let place = format!("{}:{}", f.location.path, f.location.line);
-                match f.location.repo.as_deref().filter(|_| repos.len() > 1) {
+                match f.location.repo.as_deref().filter(|_| several) {
                     Some(repo) => escape::text(&format!("{repo}: {place}")).into_owned(),
                     None => escape::text(&place).into_owned(),
                 }
