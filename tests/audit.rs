@@ -231,6 +231,21 @@ fn a_list_with_a_missing_repository_is_exit_2_with_the_others_findings() {
         "{}",
         human.stdout
     );
+    // The one folded secret's file is named with its repository, and the error names the
+    // missing one once.
+    assert!(
+        human
+            .stdout
+            .lines()
+            .any(|l| l.contains(": ") && names.iter().any(|n| l.starts_with(n.as_str()))),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        !human.stderr.contains("no-such-repo: no-such-repo"),
+        "{}",
+        human.stderr
+    );
 
     // An empty list is a failed listing, not an audit of nothing.
     let empty = org.run(&["git", "--repos-from", "-"], "# nothing\n");
