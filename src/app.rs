@@ -277,7 +277,7 @@ pub fn scan_and_deliver(
     for problem in &problems {
         crate::diag::say(problem);
     }
-    hide_known(
+    hide_known_at(
         common,
         &mut findings,
         &known,
@@ -321,6 +321,17 @@ pub fn scan_and_deliver(
 /// Drops the findings a baseline, an ignore file or a commit allowlist marks as known, and
 /// says how many on stderr.
 pub fn hide_known(
+    common: &CommonArgs,
+    findings: &mut Vec<Finding>,
+    known: &Suppressions,
+    allowlist: &Allowlist,
+) {
+    hide_known_at(common, findings, known, allowlist, &PolicyPaths::default());
+}
+
+/// `hide_known` for findings whose paths the ignore files name as `policy_paths` maps them
+/// (`keyhound dir`, whose paths read from where the user stands).
+fn hide_known_at(
     common: &CommonArgs,
     findings: &mut Vec<Finding>,
     known: &Suppressions,

@@ -20,7 +20,6 @@ use crate::audit::shard::Shard;
 use crate::cli::CommonArgs;
 use crate::engine::Engine;
 use crate::finding::Finding;
-use crate::policy_paths::PolicyPaths;
 use crate::provenance;
 use crate::remediate::Exposure;
 use crate::report::ScanReport;
@@ -96,13 +95,7 @@ pub fn scan(
         BlobPlan::default(),
         on_walked,
     )?;
-    app::hide_known(
-        common,
-        &mut findings,
-        &known,
-        &policy.allowlist,
-        &PolicyPaths::default(),
-    );
+    app::hide_known(common, &mut findings, &known, &policy.allowlist);
     summary.findings = findings.len() as u64;
     say_problems(&problems, "");
     Ok(HistoryScan {

@@ -28,7 +28,6 @@ use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::git_date;
 use crate::history::{self, BlobPlan, Judge, RepoScan};
-use crate::policy_paths::PolicyPaths;
 use crate::remediate::Exposure;
 use crate::report::ScanReport;
 use crate::scan::Summary;
@@ -243,13 +242,7 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
         bail!(e);
     }
     let mut findings = fold::fold(findings);
-    app::hide_known(
-        common,
-        &mut findings,
-        &known,
-        &policy.allowlist,
-        &PolicyPaths::default(),
-    );
+    app::hide_known(common, &mut findings, &known, &policy.allowlist);
     summary.findings = findings.len() as u64;
     let unit = if blob_shard.is_some() {
         "blobs"

@@ -17,7 +17,6 @@ use crate::audit::fold;
 use crate::cli::{CommonArgs, ConfidenceArg, MergeArgs};
 use crate::finding::Finding;
 use crate::policy_file;
-use crate::policy_paths::PolicyPaths;
 use crate::remediate::Exposure;
 use crate::report::json::JSON_VERSION;
 use crate::report::ScanReport;
@@ -58,13 +57,7 @@ pub fn run(common: &CommonArgs, args: &MergeArgs) -> Result<ExitCode> {
         ConfidenceArg::High => Confidence::High,
     };
     findings.retain(|f| f.severity >= min_severity && f.confidence >= min_confidence);
-    app::hide_known(
-        common,
-        &mut findings,
-        &known,
-        &policy.allowlist,
-        &PolicyPaths::default(),
-    );
+    app::hide_known(common, &mut findings, &known, &policy.allowlist);
     if !common.show_secrets {
         // A shard run with --show-secrets wrote them; the merge shows them only if asked too.
         for f in &mut findings {
