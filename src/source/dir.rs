@@ -42,17 +42,27 @@ impl DirSource {
                 .then(|| WorkTree::of(root))
                 .flatten();
             let walked = Mutex::new(HashSet::new());
-            self.walk(root, work_tree.is_some(), &walked, sink);
-            if let Some(work_tree) = work_tree {
+            let ignore_rules = work_tree.is_some();
+            // git's own view of the tree (the index, and a status for the ignored count) is
+            // read beside the walk rather than after it.
+            let (tracked, ignored) = std::thread::scope(|scope| {
+                let git = scope.spawn(|| {
+                    work_tree.map(|tree| (tree.tracked_files(root), tree.ignored_paths()))
+                });
+                self.walk(root, ignore_rules, &walked, sink);
+                git.join().unwrap_or_default().unzip()
+            });
+            if let (Some(tracked), Some(ignored)) = (tracked, ignored) {
                 let walked = walked.into_inner().unwrap_or_default();
-                for path in work_tree.tracked_files(root) {
+                for path in tracked {
                     let shown = shown_path(&path);
-                    let is_file = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-                    if is_file && !walked.contains(&shown) {
+                    if !walked.contains(&shown)
+                        && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+                    {
                         self.read_file(&path, &shown, false, sink);
                     }
                 }
-                sink.ignored(work_tree.ignored_paths());
+                sink.ignored(ignored);
             }
         }
     }
