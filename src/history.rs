@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::allow::Allowlist;
 use crate::app;
-use crate::audit::cache::RepoCache;
+use crate::audit::cache::{Outcome, RepoCache};
 use crate::audit::shard::Shard;
 use crate::cli::CommonArgs;
 use crate::engine::Engine;
@@ -173,9 +173,30 @@ pub fn scan_repo(
 ) -> Result<RepoScan, GitError> {
     let BlobPlan {
         shard,
-        cache,
+        mut cache,
         label,
     } = plan;
+    // With a cache (and the whole repository to scan), refs that have not moved since the last
+    // scan give its result back without walking the history at all.
+    let refs = cache
+        .as_ref()
+        .filter(|_| shard.is_none())
+        .map(|_| format!("{}\0{}", repo.refs_fingerprint(), selection.describe()));
+    if let Some(outcome) = cache
+        .as_ref()
+        .zip(refs.as_ref())
+        .and_then(|(c, r)| c.unchanged(r))
+    {
+        return Ok(RepoScan {
+            findings: outcome.findings.clone(),
+            problems: Vec::new(),
+            summary: Summary {
+                cached: outcome.blobs,
+                ..Summary::default()
+            },
+            commits_walked: outcome.commits,
+        });
+    }
     let scanner = Scanner::new(judge.engine, judge.allowlist, judge.reporting.clone());
     if repo.is_shallow() && common.notes_wanted() {
         let root = repo.workdir().unwrap_or(repo.git_dir());
@@ -210,7 +231,9 @@ pub fn scan_repo(
     }
     // A history whose path allowlists were waived is scanned whole: its blobs' findings do
     // not depend on their paths the way the cache records them.
-    let cache = cache.filter(|_| !history.path_allowlists_waived);
+    if history.path_allowlists_waived {
+        cache = None;
+    }
     let mut cached: Vec<CachedBlob> = Vec::new();
     if let Some(cache) = &cache {
         history.retain(|origin| match cache.findings(origin.blob, origin.path) {
@@ -254,7 +277,7 @@ pub fn scan_repo(
     progress.finish();
 
     let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    if let Some(cache) = cache {
+    if let Some(cache) = cache.as_deref_mut() {
         for (index, findings) in &found {
             let origin = history.origin(*index);
             cache.record(origin.blob, origin.path, findings);
@@ -292,6 +315,18 @@ pub fn scan_repo(
     scanner.record(merged);
     let (findings, problems, mut summary) = scanner.finish();
     summary.cached = from_cache;
+    if let (Some(cache), Some(refs)) = (cache, refs) {
+        // Only a complete result stands for the refs: a blob that could not be read is
+        // read again next time.
+        if problems.is_empty() {
+            cache.remember(Outcome {
+                refs,
+                blobs: summary.files + summary.cached,
+                commits: history.commits_walked,
+                findings: findings.clone(),
+            });
+        }
+    }
     Ok(RepoScan {
         findings,
         problems,

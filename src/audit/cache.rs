@@ -46,6 +46,21 @@ pub struct Cache {
 struct Header {
     keyhound_cache: u32,
     key: String,
+    /// The last scan's result, and the refs it was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+}
+
+/// A whole repository's result: while its refs have not moved, a re-audit does not even walk
+/// its history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    /// `GitRepo::refs_fingerprint` with the selection's description.
+    pub refs: String,
+    /// Blobs behind the findings: read or cached, all of them judged.
+    pub blobs: u64,
+    pub commits: usize,
+    pub findings: Vec<Finding>,
 }
 
 /// One scanned blob: its id, the path it was scanned at, and its findings.
@@ -76,18 +91,22 @@ impl Cache {
         let digest = Sha256::digest(name.as_bytes());
         let file: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let path = self.dir.join(format!("{file}.jsonl"));
-        let blobs = read(&path, &self.key).unwrap_or_default();
+        let (blobs, outcome) = read(&path, &self.key).unwrap_or_default();
         RepoCache {
             path,
             key: self.key.clone(),
             blobs,
+            outcome,
             changed: false,
         }
     }
 }
 
+/// A cache file's blobs and last outcome.
+type Contents = (HashMap<Oid, (String, Vec<Finding>)>, Option<Outcome>);
+
 /// Reads a cache file's entries if it was written under `key`.
-fn read(path: &Path, key: &str) -> Option<HashMap<Oid, (String, Vec<Finding>)>> {
+fn read(path: &Path, key: &str) -> Option<Contents> {
     let file = fs::File::open(path).ok()?;
     let mut lines = BufReader::new(file).lines();
     let header: Header = serde_json::from_str(&lines.next()?.ok()?).ok()?;
@@ -100,7 +119,7 @@ fn read(path: &Path, key: &str) -> Option<HashMap<Oid, (String, Vec<Finding>)>> 
         let id = Oid::from_str(&entry.blob).ok()?;
         blobs.insert(id, (entry.path, entry.findings));
     }
-    Some(blobs)
+    Some((blobs, header.outcome))
 }
 
 /// One repository's cached blobs, and those recorded during this scan.
@@ -109,10 +128,22 @@ pub struct RepoCache {
     path: PathBuf,
     key: String,
     blobs: HashMap<Oid, (String, Vec<Finding>)>,
+    outcome: Option<Outcome>,
     changed: bool,
 }
 
 impl RepoCache {
+    /// The last scan's outcome, if it was taken from the same refs (`refs`).
+    pub fn unchanged(&self, refs: &str) -> Option<&Outcome> {
+        self.outcome.as_ref().filter(|o| o.refs == refs)
+    }
+
+    /// Records this scan's outcome.
+    pub fn remember(&mut self, outcome: Outcome) {
+        self.outcome = Some(outcome);
+        self.changed = true;
+    }
+
     /// The findings of `blob` scanned at `path` before, if it was.
     pub fn findings(&self, blob: Oid, path: &str) -> Option<Vec<Finding>> {
         self.blobs
@@ -142,6 +173,7 @@ impl RepoCache {
         let header = Header {
             keyhound_cache: FORMAT,
             key: self.key.clone(),
+            outcome: self.outcome.clone(),
         };
         let write = || -> io::Result<()> {
             writeln!(text, "{}", serde_json::to_string(&header)?)?;

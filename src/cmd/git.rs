@@ -287,8 +287,15 @@ fn describe(
 fn detection_key(common: &CommonArgs, engine: &Engine, config: &[u8]) -> String {
     let rules = format!("{:?}", engine.pack().rules());
     let flags = format!(
-        "show_secrets={} include_public={} min_confidence={:?} max_decode_depth={}",
-        common.show_secrets, common.include_public, common.min_confidence, common.max_decode_depth
+        "show_secrets={} include_public={} min_confidence={:?} max_decode_depth={} \
+         min_severity={:?} exclude_context={:?} max_file_size={:?}",
+        common.show_secrets,
+        common.include_public,
+        common.min_confidence,
+        common.max_decode_depth,
+        common.min_severity,
+        common.exclude_context,
+        common.max_file_size,
     );
     cache::detection_key(&[
         env!("CARGO_PKG_VERSION").as_bytes(),
