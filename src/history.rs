@@ -5,6 +5,7 @@
 //! repository, a revision that is not there) stop it before any work.
 
 use std::io::{self, IsTerminal};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::allow::Allowlist;
 use crate::app;
-use crate::audit::cache::{Outcome, RepoCache};
+use crate::audit::cache::{self, Outcome, RepoCache};
 use crate::audit::shard::Shard;
 use crate::cli::CommonArgs;
 use crate::engine::Engine;
@@ -152,6 +153,21 @@ pub struct RepoScan {
     pub commits_walked: usize,
 }
 
+impl RepoScan {
+    /// The last scan's result, for refs that have not moved since: no blob read.
+    pub fn from_cache(outcome: &Outcome) -> RepoScan {
+        RepoScan {
+            findings: outcome.findings.clone(),
+            problems: Vec::new(),
+            summary: Summary {
+                cached: outcome.blobs,
+                ..Summary::default()
+            },
+            commits_walked: outcome.commits,
+        }
+    }
+}
+
 /// A blob whose findings came from the cache, with where it first appeared.
 struct CachedBlob {
     blob: Oid,
@@ -159,6 +175,12 @@ struct CachedBlob {
     order: u32,
     path: String,
     findings: Vec<Finding>,
+}
+
+/// What a repository's whole-result cache entry is keyed by: its refs as they stand on disk
+/// (`cache::refs_stamp`) and the refs asked for.
+pub fn refs_key(git_dir: &Path, selection: &Selection) -> Option<String> {
+    cache::refs_stamp(git_dir).map(|stamp| format!("{stamp}\0{}", selection.describe()))
 }
 
 /// Scans the commits `selection` picks in `repo` with `judge`: every distinct blob they
@@ -181,21 +203,13 @@ pub fn scan_repo(
     let refs = cache
         .as_ref()
         .filter(|_| shard.is_none())
-        .map(|_| format!("{}\0{}", repo.refs_fingerprint(), selection.describe()));
+        .and_then(|_| refs_key(repo.git_dir(), selection));
     if let Some(outcome) = cache
         .as_ref()
         .zip(refs.as_ref())
         .and_then(|(c, r)| c.unchanged(r))
     {
-        return Ok(RepoScan {
-            findings: outcome.findings.clone(),
-            problems: Vec::new(),
-            summary: Summary {
-                cached: outcome.blobs,
-                ..Summary::default()
-            },
-            commits_walked: outcome.commits,
-        });
+        return Ok(RepoScan::from_cache(outcome));
     }
     let scanner = Scanner::new(judge.engine, judge.allowlist, judge.reporting.clone());
     if repo.is_shallow() && common.notes_wanted() {
@@ -233,6 +247,9 @@ pub fn scan_repo(
     // not depend on their paths the way the cache records them.
     if history.path_allowlists_waived {
         cache = None;
+    }
+    if let Some(cache) = cache.as_deref_mut() {
+        cache.load_blobs();
     }
     let mut cached: Vec<CachedBlob> = Vec::new();
     if let Some(cache) = &cache {

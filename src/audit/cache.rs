@@ -55,7 +55,7 @@ struct Header {
 /// its history.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
-    /// `GitRepo::refs_fingerprint` with the selection's description.
+    /// `refs_stamp` of the repository with the selection's description.
     pub refs: String,
     /// Blobs behind the findings: read or cached, all of them judged.
     pub blobs: u64,
@@ -91,21 +91,23 @@ impl Cache {
         let digest = Sha256::digest(name.as_bytes());
         let file: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let path = self.dir.join(format!("{file}.jsonl"));
-        let (blobs, outcome) = read(&path, &self.key).unwrap_or_default();
+        let (outcome, pending) = read(&path, &self.key).unwrap_or_default();
         RepoCache {
             path,
             key: self.key.clone(),
-            blobs,
+            blobs: HashMap::new(),
+            pending,
             outcome,
             changed: false,
         }
     }
 }
 
-/// A cache file's blobs and last outcome.
-type Contents = (HashMap<Oid, (String, Vec<Finding>)>, Option<Outcome>);
+/// A cache file's last outcome, and its blob lines, parsed only when needed (a repository whose
+/// refs have not moved needs the outcome alone).
+type Contents = (Option<Outcome>, Vec<String>);
 
-/// Reads a cache file's entries if it was written under `key`.
+/// Reads a cache file if it was written under `key`.
 fn read(path: &Path, key: &str) -> Option<Contents> {
     let file = fs::File::open(path).ok()?;
     let mut lines = BufReader::new(file).lines();
@@ -113,13 +115,8 @@ fn read(path: &Path, key: &str) -> Option<Contents> {
     if header.keyhound_cache != FORMAT || header.key != key {
         return None;
     }
-    let mut blobs = HashMap::new();
-    for line in lines {
-        let entry: Entry = serde_json::from_str(&line.ok()?).ok()?;
-        let id = Oid::from_str(&entry.blob).ok()?;
-        blobs.insert(id, (entry.path, entry.findings));
-    }
-    Some((blobs, header.outcome))
+    let pending = lines.collect::<Result<Vec<String>, _>>().ok()?;
+    Some((header.outcome, pending))
 }
 
 /// One repository's cached blobs, and those recorded during this scan.
@@ -128,11 +125,26 @@ pub struct RepoCache {
     path: PathBuf,
     key: String,
     blobs: HashMap<Oid, (String, Vec<Finding>)>,
+    /// Blob lines not parsed yet (see `load_blobs`).
+    pending: Vec<String>,
     outcome: Option<Outcome>,
     changed: bool,
 }
 
 impl RepoCache {
+    /// Parses the blob lines read from the file; `findings` sees only loaded blobs. A line that
+    /// does not parse is dropped (its blob is read again).
+    pub fn load_blobs(&mut self) {
+        for line in std::mem::take(&mut self.pending) {
+            let Ok(entry) = serde_json::from_str::<Entry>(&line) else {
+                continue;
+            };
+            if let Ok(id) = Oid::from_str(&entry.blob) {
+                self.blobs.insert(id, (entry.path, entry.findings));
+            }
+        }
+    }
+
     /// The last scan's outcome, if it was taken from the same refs (`refs`).
     pub fn unchanged(&self, refs: &str) -> Option<&Outcome> {
         self.outcome.as_ref().filter(|o| o.refs == refs)
@@ -163,10 +175,11 @@ impl RepoCache {
     /// whole or not at all (a new file renamed over the old). Not synced to disk: a file lost
     /// in a crash costs a rescan, and a thousand repositories should not cost a thousand
     /// flushes.
-    pub fn save(self) -> Result<(), CacheError> {
+    pub fn save(mut self) -> Result<(), CacheError> {
         if !self.changed {
             return Ok(());
         }
+        self.load_blobs();
         let mut entries: Vec<(&Oid, &(String, Vec<Finding>))> = self.blobs.iter().collect();
         entries.sort_by_key(|(id, _)| **id);
         let mut text = Vec::new();
@@ -215,6 +228,53 @@ fn replace_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&temp);
     }
     written
+}
+
+/// A stamp of a repository's refs read straight from its git directory, without opening it:
+/// HEAD, `packed-refs`, every file under `refs/` (name and content) and a shallow clone's cut.
+/// While it is unchanged, so is every history a selection of refs can walk, and a re-audit
+/// need not even open the repository (which costs some forty file-system lookups in libgit2).
+/// `None` where refs live elsewhere (a linked worktree's common directory, reftable).
+pub fn refs_stamp(git_dir: &Path) -> Option<String> {
+    if git_dir.join("commondir").exists() || git_dir.join("reftable").exists() {
+        return None;
+    }
+    let mut refs = Vec::new();
+    collect_refs(&git_dir.join("refs"), "refs", &mut refs).ok()?;
+    refs.sort();
+    let mut text = Vec::new();
+    for name in ["HEAD", "packed-refs", "shallow"] {
+        text.extend_from_slice(name.as_bytes());
+        text.push(0);
+        match fs::read(git_dir.join(name)) {
+            Ok(bytes) => text.extend_from_slice(&bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && name != "HEAD" => {}
+            Err(_) => return None,
+        }
+        text.push(0);
+    }
+    for (name, content) in refs {
+        text.extend_from_slice(name.as_bytes());
+        text.push(0);
+        text.extend_from_slice(&content);
+        text.push(0);
+    }
+    Some(crate::finding::fingerprint(&text))
+}
+
+/// Every loose ref file below `dir` (named `prefix/…`) with its content.
+fn collect_refs(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = format!("{prefix}/{}", entry.file_name().to_string_lossy());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_refs(&entry.path(), &name, out)?;
+        } else {
+            out.push((name, fs::read(entry.path())?));
+        }
+    }
+    Ok(())
 }
 
 /// The detection key: a hash of `parts` (each what decides findings: version, rules as

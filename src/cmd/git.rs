@@ -161,24 +161,36 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
     let mut failure = None;
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
     std::thread::scope(|scope| {
-        // The next clone is fetched while the current repository is scanned.
-        let (send, receive) = mpsc::sync_channel::<(RepoSpec, Result<Ready, String>)>(1);
+        // The next clone is fetched while the current repository is scanned. A local
+        // repository needs no fetching, and no hand-off between threads (a thousand small
+        // ones would spend more on the hand-offs than on a cached re-audit).
+        let urls: Vec<String> = specs
+            .iter()
+            .filter_map(|spec| match &spec.place {
+                Place::Url(url) => Some(url.clone()),
+                Place::Local(_) => None,
+            })
+            .collect();
+        let (send, receive) = mpsc::sync_channel::<Result<PathBuf, String>>(1);
         let cloner = &cloner;
         scope.spawn(move || {
-            for spec in specs {
-                let ready = match &spec.place {
-                    Place::Local(path) => Ok(Ready::Local(path.clone())),
-                    Place::Url(url) => cloner
-                        .fetch(url)
-                        .map(Ready::Clone)
-                        .map_err(|e| e.to_string()),
-                };
-                if send.send((spec, ready)).is_err() {
+            for url in urls {
+                if send
+                    .send(cloner.fetch(&url).map_err(|e| e.to_string()))
+                    .is_err()
+                {
                     break;
                 }
             }
         });
-        for (spec, ready) in receive {
+        for spec in specs {
+            let ready = match &spec.place {
+                Place::Local(path) => Ok(Ready::Local(path.clone())),
+                Place::Url(_) => receive
+                    .recv()
+                    .map_err(|_| "the clone was not made".to_string())
+                    .and_then(|fetched| fetched.map(Ready::Clone)),
+            };
             let label = if several {
                 format!("{}: ", crate::escape::text(&spec.name))
             } else {
@@ -189,14 +201,25 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
                 let path = match &ready {
                     Ready::Local(path) | Ready::Clone(path) => path,
                 };
+                // Refs that have not moved since the cached scan: not even opened.
+                let unchanged = repo_cache
+                    .as_ref()
+                    .filter(|_| blob_shard.is_none())
+                    .and_then(|c| {
+                        let key = history::refs_key(&git_dir_of(path)?, &selection)?;
+                        c.unchanged(&key).map(RepoScan::from_cache)
+                    });
                 let plan = BlobPlan {
                     shard: blob_shard,
                     cache: repo_cache.as_mut(),
                     label: &label,
                 };
-                let scanned = GitRepo::open(path).and_then(|repo| {
-                    history::scan_repo(common, &repo, &selection, &judge, plan, |_| {})
-                });
+                let scanned = match unchanged {
+                    Some(scan) => Ok(scan),
+                    None => GitRepo::open(path).and_then(|repo| {
+                        history::scan_repo(common, &repo, &selection, &judge, plan, |_| {})
+                    }),
+                };
                 if let Ready::Clone(path) = &ready {
                     cloner.release(path);
                 }
@@ -281,6 +304,19 @@ fn describe(
         text.push_str(&format!(", shard {shard} of the {unit}"));
     }
     text
+}
+
+/// The git directory of the repository at `path`, when it is plainly there: a working tree's
+/// `.git` directory, or a bare repository itself (else the repository is opened to find it).
+fn git_dir_of(path: &Path) -> Option<PathBuf> {
+    let dot_git = path.join(".git");
+    if dot_git.is_dir() {
+        Some(dot_git)
+    } else if path.join("HEAD").is_file() && path.join("objects").is_dir() {
+        Some(path.to_path_buf())
+    } else {
+        None
+    }
 }
 
 /// The cache's detection key: everything that decides what a blob yields.

@@ -195,32 +195,6 @@ impl GitRepo {
         self.repo.is_shallow()
     }
 
-    /// A fingerprint of every ref and what it points at, HEAD, and a shallow clone's cut: while
-    /// it is unchanged, so is every history a selection of refs can walk.
-    pub fn refs_fingerprint(&self) -> String {
-        let mut lines: Vec<Vec<u8>> = Vec::new();
-        for reference in self.repo.references().into_iter().flatten().flatten() {
-            let mut line = reference.name_bytes().to_vec();
-            line.push(0);
-            match reference.target() {
-                Some(id) => line.extend_from_slice(id.as_bytes()),
-                None => {
-                    line.extend_from_slice(reference.symbolic_target_bytes().unwrap_or_default())
-                }
-            }
-            lines.push(line);
-        }
-        lines.sort();
-        let mut text = lines.join(&b'\n');
-        if let Ok(head) = self.repo.head() {
-            text.extend_from_slice(b"\nHEAD\0");
-            text.extend_from_slice(head.name_bytes());
-        }
-        text.extend_from_slice(b"\nshallow\0");
-        text.extend(std::fs::read(self.repo.path().join("shallow")).unwrap_or_default());
-        crate::finding::fingerprint(&text)
-    }
-
     /// Whether `rev` names a commit that is in the repository.
     pub fn has_commit(&self, rev: &str) -> bool {
         self.commit(rev).is_ok()
