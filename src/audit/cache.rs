@@ -291,3 +291,43 @@ pub fn detection_key(parts: &[&[u8]]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refs_stamp_moves_with_any_ref_and_gives_up_where_refs_live_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path();
+        fs::create_dir_all(git.join("refs/heads")).unwrap();
+        fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        fs::write(git.join("refs/heads/main"), format!("{}\n", "a".repeat(40))).unwrap();
+        let first = refs_stamp(git).unwrap();
+        assert_eq!(
+            refs_stamp(git).unwrap(),
+            first,
+            "stable while nothing moves"
+        );
+
+        fs::write(git.join("refs/heads/main"), format!("{}\n", "b".repeat(40))).unwrap();
+        let moved = refs_stamp(git).unwrap();
+        assert_ne!(moved, first, "a branch moved");
+        fs::create_dir_all(git.join("refs/tags")).unwrap();
+        fs::write(git.join("refs/tags/v1"), format!("{}\n", "c".repeat(40))).unwrap();
+        let tagged = refs_stamp(git).unwrap();
+        assert_ne!(tagged, moved, "a new tag");
+        fs::write(git.join("packed-refs"), "# pack-refs\n").unwrap();
+        let packed = refs_stamp(git).unwrap();
+        assert_ne!(packed, tagged, "refs were packed");
+        fs::write(git.join("shallow"), format!("{}\n", "d".repeat(40))).unwrap();
+        assert_ne!(refs_stamp(git).unwrap(), packed, "the history was cut");
+
+        fs::write(git.join("commondir"), "../..\n").unwrap();
+        assert_eq!(
+            refs_stamp(git),
+            None,
+            "a linked worktree's refs are elsewhere"
+        );
+    }
+}
