@@ -3,7 +3,7 @@
 //! scan summary after a command that could not start.
 
 mod common_hostile;
-use common_hostile::{findings, generic_secret, keyhound, run, scan_json, sha256_hex};
+use common_hostile::{findings, generic_secret, git, keyhound, run, scan_json, sha256_hex};
 
 #[test]
 fn install_hook_outside_a_repository_names_no_libgit2_internals() {
@@ -261,17 +261,7 @@ fn the_context_line_redacts_the_secret_not_a_name_beside_it() {
 fn dir_inside_a_work_tree_uses_the_root_config_and_names_a_file_as_given() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let git = |args: &[&str]| {
-        let ok = std::process::Command::new("git")
-            .current_dir(root)
-            .args(args)
-            .env_remove("GIT_DIR")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q"]);
+    git(root, &["init", "-q"]);
     let (kept, vendored) = (generic_secret(66), generic_secret(67));
     std::fs::write(
         root.join("keyhound.toml"),
@@ -320,14 +310,7 @@ fn dir_inside_a_work_tree_uses_the_root_config_and_names_a_file_as_given() {
 fn ignore_file_locations_match_from_the_root_whatever_the_operand() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let ok = std::process::Command::new("git")
-        .current_dir(root)
-        .args(["init", "-q"])
-        .env_remove("GIT_DIR")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    git(root, &["init", "-q"]);
     std::fs::create_dir_all(root.join("src")).unwrap();
     let secret = generic_secret(68);
     std::fs::write(

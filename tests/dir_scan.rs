@@ -1,10 +1,13 @@
 //! `keyhound dir` and `keyhound stdin` end to end: the real binary over trees built in temp
 //! dirs, asserting rule, path, line, fingerprint, exit code, and that no raw secret leaks.
 
+mod common_hostile;
+
 use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common_hostile::git;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -219,19 +222,9 @@ fn a_work_tree_scans_tracked_files_a_gitignore_matches_and_counts_what_it_leaves
     write(root, "build/out.env", format!("K={}\n", keys[2]));
     write(root, "vendor/lib/conf.env", format!("K={}\n", keys[3]));
     write(root, "app.env", format!("K={}\n", keys[4]));
-    let git = |args: &[&str]| {
-        let ok = std::process::Command::new("git")
-            .current_dir(root)
-            .args(args)
-            .env_remove("GIT_DIR")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q"]);
-    git(&["add", ".gitignore", "app.env", "vendor"]);
-    git(&["add", "-f", "certs/key.pem"]);
+    git(root, &["init", "-q"]);
+    git(root, &["add", ".gitignore", "app.env", "vendor"]);
+    git(root, &["add", "-f", "certs/key.pem"]);
 
     for (cwd, target, shown) in [
         (root.to_path_buf(), ".", ["app.env", "certs/key.pem"]),

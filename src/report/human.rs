@@ -292,29 +292,23 @@ pub fn scan_totals(report: &ScanReport) -> String {
         report.elapsed.as_secs_f64(),
         escape::text(report.target)
     );
-    if s.skipped > 0 {
-        text.push_str(&format!(
-            "; skipped {} file(s) over --max-file-size",
-            s.skipped
-        ));
-    }
-    if s.excluded > 0 {
-        text.push_str(&format!(
-            "; {} file(s) left out by path allowlists (lock files, vendored code, config)",
-            s.excluded
-        ));
-    }
-    if s.ignored > 0 {
-        text.push_str(&format!(
-            "; {} untracked path(s) ignored by git (--no-ignore scans them)",
-            s.ignored
-        ));
-    }
-    if s.unlisted > 0 {
-        text.push_str(&format!(
-            "; {} more finding(s) not listed (per-file cap)",
-            s.unlisted
-        ));
+    // What the scan left out or did not list, each said only when it happened.
+    let clauses = [
+        (s.skipped, "skipped ", " file(s) over --max-file-size"),
+        (
+            s.excluded,
+            "",
+            " file(s) left out by path allowlists (lock files, vendored code, config)",
+        ),
+        (
+            s.ignored,
+            "",
+            " untracked path(s) ignored by git (--no-ignore scans them)",
+        ),
+        (s.unlisted, "", " more finding(s) not listed (per-file cap)"),
+    ];
+    for (count, before, after) in clauses.into_iter().filter(|(count, ..)| *count > 0) {
+        text.push_str(&format!("; {before}{count}{after}"));
     }
     text
 }

@@ -13,6 +13,18 @@ use keyhound::rules::templates::{expand, ExampleRng};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// Runs `git ARGS` in `dir` (outside any enclosing repository's GIT_DIR) and asserts it passed.
+pub fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env_remove("GIT_DIR")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
 pub fn keyhound() -> Command {
     let mut cmd = Command::cargo_bin("keyhound").unwrap();
     cmd.env_remove("NO_COLOR").env("CI", "true");
