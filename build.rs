@@ -56,7 +56,7 @@ fn write_rule(out: &mut String, r: &schema::RawRule) {
         "        EmbeddedRule {{ id: {:?}, name: {:?}, provider: {:?}, description: {:?}, \
          keywords: {}, regex: {:?}, severity: {:?}, confidence: {:?}, revoke_url: {:?}, \
          rotation: {}, examples: {}, negative_examples: {}, min_entropy_bits: {}, \
-         min_shannon: {}, checksum: {}, public: {}, multiline: {}, kind: {} }},",
+         min_shannon: {}, checksum: {}, public: {}, multiline: {}, kind: {}, validate: {} }},",
         r.id,
         r.name,
         r.provider,
@@ -75,6 +75,41 @@ fn write_rule(out: &mut String, r: &schema::RawRule) {
         r.public,
         r.multiline,
         opt_str(&r.kind),
+        validator(r.validate.as_ref()),
     )
     .unwrap();
+}
+
+/// An `Option<EmbeddedValidator>` literal.
+fn validator(v: Option<&schema::RawValidator>) -> String {
+    let Some(v) = v else {
+        return "None".into();
+    };
+    let opt_str = |v: &Option<String>| match v {
+        Some(s) => format!("Some({s:?})"),
+        None => "None".into(),
+    };
+    let pairs = |map: &std::collections::BTreeMap<String, String>| {
+        let items: Vec<String> = map.iter().map(|(k, v)| format!("({k:?}, {v:?})")).collect();
+        format!("&[{}]", items.join(", "))
+    };
+    format!(
+        "Some(EmbeddedValidator {{ docs: {:?}, code: {}, method: {}, url: {}, headers: {}, \
+         basic_auth: &{:?}, body: {}, live: &{:?}, invalid: &{:?}, ok: {}, error: {}, \
+         invalid_errors: &{:?}, identity: {}, companion: {} }})",
+        v.docs,
+        opt_str(&v.code),
+        opt_str(&v.method),
+        opt_str(&v.url),
+        pairs(&v.headers),
+        v.basic_auth,
+        opt_str(&v.body),
+        v.live,
+        v.invalid,
+        opt_str(&v.ok),
+        opt_str(&v.error),
+        v.invalid_errors,
+        pairs(&v.identity),
+        opt_str(&v.companion),
+    )
 }

@@ -284,6 +284,9 @@ pub fn scan_and_deliver(
         &policy.allowlist,
         &policy_paths,
     );
+    if delivery != Delivery::Baseline {
+        crate::validate::apply(common, engine.pack().rules(), &mut findings, exposure)?;
+    }
     summary.findings = findings.len() as u64;
     let report = ScanReport {
         findings: &findings,
@@ -409,6 +412,7 @@ pub fn report_policy(common: &CommonArgs, policy: &Policy, exposure: Exposure) -
             common.exclude_context.clone()
         },
         exposure,
+        keep_raw: crate::validate::wanted(common),
     }
 }
 
@@ -491,6 +495,17 @@ pub fn check_exit_code(
     fail_on: Option<Severity>,
     allow_skipped: bool,
 ) -> ExitCode {
+    let failing = |f: &Finding| fail_on.is_some_and(|floor| f.severity >= floor);
+    check_exit_code_by(common, report, &failing, allow_skipped)
+}
+
+/// `check_exit_code` where `failing` says which findings fail the check.
+pub fn check_exit_code_by(
+    common: &CommonArgs,
+    report: &ScanReport,
+    failing: &dyn Fn(&Finding) -> bool,
+    allow_skipped: bool,
+) -> ExitCode {
     let skipped = report.summary.skipped;
     if skipped > 0 && !allow_skipped {
         crate::diag::error(format_args!(
@@ -499,7 +514,7 @@ pub fn check_exit_code(
         ));
         return ExitCode::from(2);
     }
-    exit_code_failing_on(common, report, fail_on)
+    exit_code_failing(common, report, failing)
 }
 
 /// 2 when something could not be read, else the findings code when some finding is at least
@@ -510,6 +525,16 @@ pub fn exit_code_failing_on(
     fail_on: Option<Severity>,
 ) -> ExitCode {
     let failing = |f: &Finding| fail_on.is_some_and(|floor| f.severity >= floor);
+    exit_code_failing(common, report, &failing)
+}
+
+/// 2 when something could not be read, else the findings code when `failing` holds for some
+/// finding, else 0.
+pub fn exit_code_failing(
+    common: &CommonArgs,
+    report: &ScanReport,
+    failing: &dyn Fn(&Finding) -> bool,
+) -> ExitCode {
     if report.summary.errors > 0 {
         ExitCode::from(2)
     } else if report.findings.iter().any(failing) {

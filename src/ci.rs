@@ -22,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use crate::app;
 use crate::ci_system::{self, Env, Outputs, Pipeline};
 use crate::cli::{CiArgs, CommonArgs, FailOnArg, FormatArg};
+use crate::finding::Finding;
 use crate::github_event::ScanPlan;
 use crate::history;
 use crate::output_file;
@@ -35,6 +36,9 @@ use crate::trusted_policy::{self, PolicySource};
 pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
     let lookup = ci_system::process_env;
     let env = Env::new(&lookup);
+    if args.fail_on == FailOnArg::Live && !crate::validate::wanted(common) {
+        bail!("--fail-on live needs --validate (or KEYHOUND_VALIDATE=1): only validation tells a live key");
+    }
     let system = ci_system::detect(&env, args)?;
     let files = ReportFiles::choose(args, &system.outputs)?;
     let pipeline = (system.pipeline)(&env, args)?;
@@ -47,7 +51,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
     let Some(target) = resolve(&repo, &pipeline, !common.notes_wanted())? else {
         return deleted_ref(common, args, &files, &pipeline.event);
     };
-    let scan = history::scan(
+    let mut scan = history::scan(
         common,
         &repo,
         &target.selection,
@@ -71,6 +75,7 @@ pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
             );
         }
     }
+    scan.validate(common)?;
     let described = format!(
         "{}: {}, {} commit(s)",
         target.label, target.scope, scan.commits_walked
@@ -178,10 +183,18 @@ fn deliver(
     if files.step_outputs {
         write_step_outputs(report.findings.len(), files.sarif.as_deref())?;
     }
-    Ok(app::check_exit_code(
+    let floor = severity_floor(args.fail_on);
+    let failing = |f: &Finding| match args.fail_on {
+        FailOnArg::Live => f
+            .validation
+            .as_ref()
+            .is_some_and(|v| v.status == crate::validate::Status::Live),
+        _ => floor.is_some_and(|floor| f.severity >= floor),
+    };
+    Ok(app::check_exit_code_by(
         common,
         report,
-        severity_floor(args.fail_on),
+        &failing,
         args.allow_skipped,
     ))
 }
@@ -371,7 +384,7 @@ fn severity_floor(fail_on: FailOnArg) -> Option<Severity> {
         FailOnArg::High => Some(Severity::High),
         FailOnArg::Medium => Some(Severity::Medium),
         FailOnArg::Low => Some(Severity::Low),
-        FailOnArg::Never => None,
+        FailOnArg::Never | FailOnArg::Live => None,
     }
 }
 

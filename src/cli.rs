@@ -9,7 +9,8 @@ use crate::path_context::PathContext;
 use crate::rules::Severity;
 
 /// Finds leaked API keys and other secrets in files, git history and staged changes, and says
-/// how to rotate them. Never prints a raw secret unless asked, never touches the network.
+/// how to rotate them. Never prints a raw secret unless asked, never touches the network
+/// unless --validate asks.
 #[derive(Debug, Parser)]
 #[command(name = "keyhound", version, about, max_term_width = 100)]
 pub struct Cli {
@@ -217,7 +218,8 @@ pub struct CiArgs {
     /// GitLab CI: gl-secret-detection-report.json; elsewhere none unless given).
     #[arg(long, value_name = "FILE")]
     pub gitlab_report: Option<PathBuf>,
-    /// Exit with the findings code only for a finding of at least this severity.
+    /// Exit with the findings code only for a finding of at least this severity, or (`live`,
+    /// with --validate) only for a secret its provider confirmed live.
     #[arg(long, value_enum, value_name = "SEVERITY", default_value = "low")]
     pub fail_on: FailOnArg,
     /// Pass the check even if files were skipped for being larger than --max-file-size (by
@@ -267,6 +269,8 @@ pub enum FailOnArg {
     Medium,
     Low,
     Never,
+    /// Only secrets `--validate` found live.
+    Live,
 }
 
 #[derive(Debug, Args)]
@@ -426,6 +430,39 @@ pub struct CommonArgs {
     /// Exit code to use when secrets are found.
     #[arg(long, global = true, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
+    /// Ask each found secret's provider whether it still works, with one read-only request to
+    /// the provider's own HTTPS host (see docs/validation.md); generic findings are never
+    /// sent. Off by default; KEYHOUND_VALIDATE=1 in the environment turns it on too.
+    #[arg(long, global = true)]
+    pub validate: bool,
+    /// Report only the secrets the provider confirmed live (--validation-filter live): the
+    /// exit code then fails only on live keys.
+    #[arg(long, global = true)]
+    pub only_live: bool,
+    /// Report only findings whose validation is one of these (comma-separated).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "STATUS,…",
+        value_delimiter = ','
+    )]
+    pub validation_filter: Vec<ValidationFilterArg>,
+    /// Keep validation verdicts (live, invalid; keyed by the secret's fingerprint, never the
+    /// secret) in DIR, and reuse them while fresh.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub validation_cache: Option<PathBuf>,
+    /// How long a cached verdict holds: 30m, 24h, 7d or seconds (default 24h).
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub validation_ttl: Option<String>,
+}
+
+/// A validation status named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidationFilterArg {
+    Live,
+    Invalid,
+    Unknown,
 }
 
 #[cfg(test)]

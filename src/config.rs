@@ -145,18 +145,34 @@ pub fn from_text(text: &str, path: &Path, origin: Origin) -> Result<Policy, Conf
     if gitleaks::is_gitleaks_config(path, text) {
         gitleaks::compile(text, path, origin)
     } else {
-        compile(text, path)
+        compile_as(text, path, origin)
     }
 }
 
-/// Parses and validates keyhound config `text` read from `path`.
+/// Parses and validates keyhound config `text` read from `path`, a file the user named.
 pub fn compile(text: &str, path: &Path) -> Result<Policy, ConfigError> {
+    compile_as(text, path, Origin::CommandLine)
+}
+
+/// `compile` for a config from `origin`: one found in the scanned tree (or a commit's) may
+/// not declare validators, since a repository must never choose where its secrets are sent.
+pub fn compile_as(text: &str, path: &Path, origin: Origin) -> Result<Policy, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
     };
     let raw: RawConfig =
         toml::from_str(text).map_err(|e| invalid(policy_file::toml_error(text, &e)))?;
+    if let Some(rule) = raw.rule.iter().find(|r| r.validate.is_some()) {
+        if origin == Origin::Tree {
+            return Err(invalid(format!(
+                "rule `{}` declares [rule.validate], refused: a config found in the scanned \
+                 repository cannot declare validators (it must not choose where secrets are \
+                 sent); declare them in a config named with --config",
+                rule.id
+            )));
+        }
+    }
     let file = path.display().to_string();
     let mut pack = if raw.rules.use_default {
         RulePack::embedded()?

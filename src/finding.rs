@@ -8,6 +8,7 @@ use crate::engine::{entropy, Encoding};
 use crate::path_context::PathContext;
 use crate::remediate::Remediation;
 use crate::rules::{Confidence, Severity};
+use crate::validate::Validation;
 
 /// One secret at one location.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +38,9 @@ pub struct Finding {
     /// Set when the secret was found by decoding the span at `location`.
     pub decoded: Option<Encoding>,
     pub remediation: Remediation,
+    /// What the provider said about the secret (`--validate` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
 }
 
 /// What a finding says about its secret: never the secret itself unless asked for.
@@ -55,6 +59,25 @@ pub struct SecretInfo {
     /// The raw secret, present only with `--show-secrets`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The raw secret, kept in memory only while `--validate` needs it: never written.
+    #[serde(skip)]
+    pub raw: Option<RawSecret>,
+}
+
+/// A raw secret held for validation; its `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawSecret(pub String);
+
+impl RawSecret {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RawSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawSecret(…)")
+    }
 }
 
 /// Where a finding is: path relative to the scanned root, 1-based lines and columns (columns
@@ -144,6 +167,7 @@ impl SecretInfo {
             entropy_bits: round1(entropy::pool_bits(random)),
             shannon_bits_per_char: round2(entropy::shannon(random)),
             value: show.then(|| String::from_utf8_lossy(secret).into_owned()),
+            raw: None,
         }
     }
 }

@@ -553,6 +553,7 @@ fn translate(gl: &GlRule, regex: &str, file: &str) -> Result<Rule, RuleError> {
         whole_input: true,
         kind: RuleKind::Token,
         source: file.to_string(),
+        validate: None,
     };
     let compiled = rule.compile().map_err(|e| {
         error(

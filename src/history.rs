@@ -47,6 +47,18 @@ pub struct HistoryScan {
 }
 
 impl HistoryScan {
+    /// Validates the findings when `--validate` asks (see `validate::apply`).
+    pub fn validate(&mut self, common: &CommonArgs) -> Result<()> {
+        crate::validate::apply(
+            common,
+            self.engine.pack().rules(),
+            &mut self.findings,
+            self.exposure,
+        )?;
+        self.summary.findings = self.findings.len() as u64;
+        Ok(())
+    }
+
     /// The report of this scan, describing what was scanned as `target`.
     pub fn report<'a>(&'a self, target: &'a str) -> ScanReport<'a> {
         ScanReport {

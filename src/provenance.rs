@@ -131,6 +131,7 @@ mod tests {
                 steps: Vec::new(),
                 revoke_url: String::new(),
             },
+            validation: None,
         }
     }
 

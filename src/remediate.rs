@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Rule, RuleKind, Severity};
+use crate::validate::{Status, Validation};
 
 /// How far a secret has travelled, which decides how urgent its rotation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +233,54 @@ pub fn playbook(rule: &Rule, exposure: Exposure) -> Remediation {
         summary,
         steps,
         revoke_url: rule.revoke_url.clone(),
+    }
+}
+
+/// Adapts a playbook to what `--validate` learnt. A live secret that may have left the machine
+/// leads with "revoke now"; an invalid one is already dead, so what is left is cleanup.
+pub fn after_validation(
+    remediation: &mut Remediation,
+    validation: &Validation,
+    provider: &str,
+    exposure: Exposure,
+) {
+    let at = if remediation.revoke_url.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", remediation.revoke_url)
+    };
+    match validation.status {
+        Status::Live if !matches!(exposure, Exposure::Staged | Exposure::Unpushed) => {
+            remediation.summary = format!("LIVE: revoke now. {}", remediation.summary);
+            remediation.steps.insert(
+                0,
+                format!(
+                    "{provider} confirmed that this secret works right now: revoke it{at} first, before anything else below."
+                ),
+            );
+        }
+        Status::Live => {
+            remediation.summary = format!(
+                "{} (it works: {provider} confirmed it)",
+                remediation.summary
+            );
+        }
+        Status::Invalid => {
+            remediation.summary =
+                format!("Already dead ({provider} refused it): clean up what is left");
+            let mut steps = vec![
+                format!("{provider} refused this secret: it is revoked, expired or was never valid, so there is nothing to revoke. Make sure whatever used it has a working replacement."),
+                "Take it out of the file; read secrets at run time from the environment or a secret manager.".to_string(),
+                format!("Check the {provider} logs for use of it before it stopped working."),
+            ];
+            if exposure.in_history() {
+                steps.push(
+                    "Purging it from history is optional now; until then scanners keep finding it, so record its fingerprint in a baseline or .keyhoundignore.".into(),
+                );
+            }
+            remediation.steps = steps;
+        }
+        Status::Unknown => {}
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers};
 use crate::context::{plain_line, Redactor, Secret};
 use crate::engine::{benign, random_part, Engine, RawMatch};
-use crate::finding::{redact, Finding, Location, SecretInfo};
+use crate::finding::{redact, Finding, Location, RawSecret, SecretInfo};
 use crate::path_context::PathContext;
 use crate::policy_paths::PolicyPaths;
 use crate::remediate::{playbook, Exposure};
@@ -35,6 +35,8 @@ pub struct ReportPolicy {
     /// Places whose findings are left out (`--exclude-context`).
     pub exclude_contexts: Vec<PathContext>,
     pub exposure: Exposure,
+    /// Keep each raw secret in memory (never in output) for `--validate`.
+    pub keep_raw: bool,
 }
 
 /// Findings of one rule listed per file. A file with more than a hundred distinct secrets of one
@@ -217,7 +219,10 @@ impl<'a> Scanner<'a> {
         kept.into_iter()
             .map(|(i, span)| {
                 let m = &matches[i];
-                let info = SecretInfo::new(&m.secret, prefixes[i], self.policy.show_secrets);
+                let mut info = SecretInfo::new(&m.secret, prefixes[i], self.policy.show_secrets);
+                if self.policy.keep_raw {
+                    info.raw = Some(RawSecret(String::from_utf8_lossy(&m.secret).into_owned()));
+                }
                 let context = match &redactor {
                     Some(redactor) => redactor.line(m.span.start),
                     None => plain_line(bytes, m.span.start),
@@ -326,6 +331,7 @@ impl<'a> Scanner<'a> {
             commit: None,
             decoded: m.encoding,
             remediation: playbook(rule, self.policy.exposure),
+            validation: None,
         }
     }
 

@@ -11,7 +11,7 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::cli::{BaselineTarget, Cli, ColorArg, Command, CommonArgs, ConfidenceArg};
 
 /// The common flags, in the order of `set_flags`.
-const COMMON: [&str; 16] = [
+const COMMON: [&str; 21] = [
     "--format",
     "--output",
     "--config",
@@ -28,10 +28,15 @@ const COMMON: [&str; 16] = [
     "--color",
     "--no-progress",
     "--exit-code",
+    "--validate",
+    "--only-live",
+    "--validation-filter",
+    "--validation-cache",
+    "--validation-ttl",
 ];
 
 /// Whether each of `COMMON` was given (a value other than the default).
-fn set_flags(c: &CommonArgs) -> [bool; 16] {
+fn set_flags(c: &CommonArgs) -> [bool; 21] {
     [
         c.format.is_some(),
         c.output.is_some(),
@@ -49,11 +54,17 @@ fn set_flags(c: &CommonArgs) -> [bool; 16] {
         c.color != ColorArg::Auto,
         c.no_progress,
         c.exit_code != 1,
+        c.validate,
+        c.only_live,
+        !c.validation_filter.is_empty(),
+        c.validation_cache.is_some(),
+        c.validation_ttl.is_some(),
     ]
 }
 
 /// The commands that use only some of the common flags, by name as typed.
-const PARTIAL_USERS: [&str; 7] = [
+const PARTIAL_USERS: [&str; 8] = [
+    "pre-push",
     "install-hook",
     "keycheck",
     "rules",
@@ -65,6 +76,18 @@ const PARTIAL_USERS: [&str; 7] = [
 
 /// Whether the command named `name` (as typed) has a use for common flag `flag`.
 fn uses(name: &str, flag: &str) -> bool {
+    // Validation asks providers about the secrets a report shows: a baseline records them
+    // without a report, a pre-push hook stays offline, the others have no secrets.
+    let validation = [
+        "--validate",
+        "--only-live",
+        "--validation-filter",
+        "--validation-cache",
+        "--validation-ttl",
+    ];
+    if validation.contains(&flag) {
+        return ["dir", "stdin", "git", "staged", "ci", "merge"].contains(&name);
+    }
     match name {
         "install-hook" => false,
         // keycheck judges one key, and rules describe the pack: output and rules only.
@@ -195,6 +218,9 @@ mod tests {
         assert!(refused(&["baseline", "dir", ".", "--format", "sarif"]).is_some());
         assert!(refused(&["baseline", "git", ".", "--exit-code", "3"]).is_some());
         assert!(refused(&["merge", "a.json", "--threads", "2"]).is_some());
+        assert!(refused(&["pre-push", "--validate"]).is_some());
+        assert!(refused(&["baseline", "dir", ".", "--only-live"]).is_some());
+        assert!(refused(&["dir", ".", "--validate", "--only-live"]).is_none());
     }
 
     #[test]

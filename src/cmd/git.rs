@@ -36,7 +36,14 @@ use crate::trusted_policy::{self, PolicySource, ScanPolicy};
 
 /// Runs `keyhound git`.
 pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
-    let scan = scan(common, args, false)?;
+    let mut scan = scan(common, args, false)?;
+    crate::validate::apply(
+        common,
+        scan.engine.pack().rules(),
+        &mut scan.findings,
+        Exposure::Committed,
+    )?;
+    scan.summary.findings = scan.findings.len() as u64;
     let report = ScanReport {
         findings: &scan.findings,
         summary: scan.summary,

@@ -58,6 +58,13 @@ pub fn run(common: &CommonArgs, args: &MergeArgs) -> Result<ExitCode> {
     };
     findings.retain(|f| f.severity >= min_severity && f.confidence >= min_confidence);
     app::hide_known(common, &mut findings, &known, &policy.allowlist);
+    // Shards hold a secret only when written with --show-secrets; validation needs it.
+    crate::validate::apply(
+        common,
+        policy.pack.rules(),
+        &mut findings,
+        Exposure::Committed,
+    )?;
     if !common.show_secrets {
         // A shard run with --show-secrets wrote them; the merge shows them only if asked too.
         for f in &mut findings {

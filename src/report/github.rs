@@ -48,13 +48,13 @@ pub fn annotation(f: &Finding) -> String {
         let last = loc.end_column.saturating_sub(1).max(loc.column);
         props.push(("endColumn", last.to_string()));
     }
-    props.push((
-        "title",
-        match super::human::context_note(f) {
-            Some(note) => format!("{} ({}, {}, {note})", f.rule_name, f.severity, f.rule),
-            None => format!("{} ({}, {})", f.rule_name, f.severity, f.rule),
-        },
-    ));
+    let mut notes = vec![f.severity.to_string(), f.rule.clone()];
+    notes.extend(super::human::context_note(f));
+    if let Some(v) = &f.validation {
+        // The identity is the provider's text: escaped as any other, and bounded.
+        notes.push(escape::text(&v.summary()).into_owned());
+    }
+    props.push(("title", format!("{} ({})", f.rule_name, notes.join(", "))));
     let props: Vec<String> = props
         .iter()
         .map(|(key, value)| format!("{key}={}", escape::workflow_property(value)))

@@ -134,6 +134,12 @@ fn write_finding(f: &Finding, paint: &Paint, out: &mut dyn Write) -> io::Result<
     for line in wrap_parts(&detail, WIDTH - INDENT) {
         writeln!(out, "{pad}{}", paint.dim(&line))?;
     }
+    if let Some(v) = &f.validation {
+        let line = format!("validation: {}", escape::text(&v.summary()));
+        for line in wrap(&line, WIDTH - INDENT) {
+            writeln!(out, "{pad}{}", paint.bold(&line))?;
+        }
+    }
     if let Some(value) = &f.secret.value {
         writeln!(out, "{pad}value {}", escape::text(value))?;
     }

@@ -147,6 +147,7 @@ pub(crate) mod testing {
             context: "KEY = demo_qwer…".into(),
             decoded: None,
             remediation: playbook(rule, Exposure::Committed),
+            validation: None,
         }
     }
 }

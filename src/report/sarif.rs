@@ -303,6 +303,19 @@ fn result_properties(f: &Finding) -> PropertyBag {
         extra.insert("presentAtHead".to_string(), json!(c.present_at_head));
         extra.insert("stillIn".to_string(), json!(c.still_in));
     }
+    if let Some(v) = &f.validation {
+        extra.insert("validation".to_string(), json!(v.status.to_string()));
+        if let Some(identity) = &v.identity {
+            let identity = escape::sarif_text(identity);
+            extra.insert("validationIdentity".to_string(), json!(identity));
+        }
+        if let Some(reason) = &v.reason {
+            extra.insert(
+                "validationReason".to_string(),
+                json!(escape::sarif_text(reason)),
+            );
+        }
+    }
     PropertyBag::builder().additional_properties(extra).build()
 }
 

@@ -16,7 +16,9 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use schema::{RawRule, RawRuleFile};
+use crate::validate::spec::Validator;
+
+pub use schema::{RawRule, RawRuleFile, RawValidator};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 
@@ -41,6 +43,55 @@ pub struct EmbeddedRule {
     public: bool,
     multiline: bool,
     kind: Option<&'static str>,
+    validate: Option<EmbeddedValidator>,
+}
+
+/// A `[rule.validate]` table as build.rs embeds it.
+#[derive(Debug)]
+pub struct EmbeddedValidator {
+    docs: &'static str,
+    code: Option<&'static str>,
+    method: Option<&'static str>,
+    url: Option<&'static str>,
+    headers: &'static [(&'static str, &'static str)],
+    basic_auth: &'static [&'static str],
+    body: Option<&'static str>,
+    live: &'static [u16],
+    invalid: &'static [u16],
+    ok: Option<&'static str>,
+    error: Option<&'static str>,
+    invalid_errors: &'static [&'static str],
+    identity: &'static [(&'static str, &'static str)],
+    companion: Option<&'static str>,
+}
+
+impl EmbeddedValidator {
+    fn to_raw(&self) -> RawValidator {
+        let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        let owned = |v: Option<&str>| v.map(str::to_string);
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        RawValidator {
+            docs: self.docs.into(),
+            code: owned(self.code),
+            method: owned(self.method),
+            url: owned(self.url),
+            headers: map(self.headers),
+            basic_auth: strings(self.basic_auth),
+            body: owned(self.body),
+            live: self.live.to_vec(),
+            invalid: self.invalid.to_vec(),
+            ok: owned(self.ok),
+            error: owned(self.error),
+            invalid_errors: strings(self.invalid_errors),
+            identity: map(self.identity),
+            companion: owned(self.companion),
+        }
+    }
 }
 
 impl EmbeddedRule {
@@ -65,6 +116,7 @@ impl EmbeddedRule {
             public: self.public,
             multiline: self.multiline,
             kind: self.kind.map(Into::into),
+            validate: self.validate.as_ref().map(EmbeddedValidator::to_raw),
         }
     }
 }
@@ -216,6 +268,8 @@ pub struct Rule {
     pub kind: RuleKind,
     /// File the rule came from (`stripe.toml`, or a user's config path).
     pub source: String,
+    /// How `--validate` asks the provider about a found secret.
+    pub validate: Option<Validator>,
 }
 
 impl Rule {
@@ -277,6 +331,17 @@ impl Rule {
             .transpose()
             .map_err(|m| err("kind", m))?
             .unwrap_or(RuleKind::Token);
+        if raw.validate.is_some() && kind != RuleKind::Token {
+            return Err(err(
+                "validate",
+                "a generic or weak rule cannot have a validator: its provider is unknown".into(),
+            ));
+        }
+        let validate = raw
+            .validate
+            .map(Validator::from_raw)
+            .transpose()
+            .map_err(|m| err("validate", m))?;
         Ok(Rule {
             id: raw.id,
             name: raw.name,
@@ -299,6 +364,7 @@ impl Rule {
             whole_input: false,
             kind,
             source: file.to_string(),
+            validate,
         })
     }
 
