@@ -92,11 +92,12 @@ fn escaped(value: &str, escape: Escape) -> Result<String, String> {
     }
 }
 
-/// Percent-encodes every byte but RFC 3986's unreserved characters.
+/// Percent-encodes every byte but RFC 3986's unreserved characters and `:` (a path or query
+/// character that delimits nothing after the host; Telegram's bot tokens hold one).
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");

@@ -78,8 +78,36 @@ pub fn run(
     verdicts
 }
 
-/// One job: prepare, send (retrying 429s), read.
+/// One job's verdict, with the secret and its companion taken out of any text in it: a
+/// network error may quote the URL, a provider may echo the token.
 fn validate(job: &Job, transport: &dyn Transport, limits: &Limits) -> Verdict {
+    let hidden: Vec<&str> = std::iter::once(job.secret.as_str())
+        .chain(job.companion.as_deref())
+        .collect();
+    match ask(job, transport, limits) {
+        Verdict::Live { identity } => Verdict::Live {
+            identity: identity.map(|text| scrub(&text, &hidden)),
+        },
+        Verdict::Unknown { reason } => Verdict::Unknown {
+            reason: scrub(&reason, &hidden),
+        },
+        Verdict::Invalid => Verdict::Invalid,
+    }
+}
+
+/// `text` with each of `secrets` (as is or percent-encoded) replaced by `[secret]`.
+fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        for form in [secret.to_string(), super::place::percent_encode(secret)] {
+            text = text.replace(&form, "[secret]");
+        }
+    }
+    text
+}
+
+/// Prepare, send (retrying 429s), read.
+fn ask(job: &Job, transport: &dyn Transport, limits: &Limits) -> Verdict {
     let request = match &job.validator.how {
         How::Declared(d) => d.prepare(&job.secret, job.companion.as_deref()),
         How::Code(name) => code::prepare(
@@ -130,5 +158,18 @@ fn send(
             .map(Duration::from_secs);
         std::thread::sleep(asked.unwrap_or(wait).min(MAX_WAIT));
         wait *= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn secrets_never_stay_in_reasons_or_identities() {
+        assert_eq!(
+            scrub("GET https://h/x?key=a%2Fb failed for a/b", &["a/b"]),
+            "GET https://h/x?key=[secret] failed for [secret]"
+        );
     }
 }
