@@ -36,3 +36,4 @@ pub mod scan;
 pub mod source;
 pub mod staged;
 pub mod trusted_policy;
+pub mod validate;
