@@ -13,8 +13,8 @@ use crate::rules::REGEX_SIZE_LIMIT;
 use serde::Deserialize;
 
 /// Paths skipped unless `[allowlist] use_default_paths = false`: lock files, whose integrity
-/// hashes look random, and third-party code directories. Minified bundles and source maps are
-/// deliberately absent: build steps inline secrets into them (see docs/configuration.md).
+/// hashes look random. Minified bundles and source maps are deliberately absent: build steps
+/// inline secrets into them (see docs/configuration.md).
 pub const DEFAULT_PATHS: &[&str] = &[
     "**/package-lock.json",
     "**/npm-shrinkwrap.json",
@@ -36,9 +36,12 @@ pub const DEFAULT_PATHS: &[&str] = &[
     "**/gradle.lockfile",
     "**/flake.lock",
     "**/Package.resolved",
-    "**/vendor/**",
-    "**/node_modules/**",
 ];
+
+/// Third-party code directories, unless `use_default_paths = false`: other people's code and
+/// their test values, searched for private keys only in directory and staged scans (a key file
+/// is a key wherever it sits); history walks skip them whole.
+pub const VENDORED_PATHS: &[&str] = &["**/vendor/**", "**/node_modules/**"];
 
 /// The inline marker; `gitleaks:allow` is honoured too, for teams switching over.
 const INLINE_MARKERS: &[&[u8]] = &[b"keyhound:allow", b"gitleaks:allow"];
@@ -299,10 +302,21 @@ impl RuleScope {
     }
 }
 
+/// Which rules a path is scanned with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathScope {
+    Everything,
+    /// Private-key rules only (vendored code: `VENDORED_PATHS`).
+    KeyMaterial,
+    /// None: the file is not scanned.
+    Nothing,
+}
+
 /// Everything a config allows, compiled.
 #[derive(Debug, Default)]
 pub struct Allowlist {
     default_paths: Option<GlobSet>,
+    vendored_paths: Option<GlobSet>,
     exemptions: Vec<Exemption>,
     scopes: Vec<RuleScope>,
 }
@@ -317,17 +331,31 @@ impl Allowlist {
             default_paths: use_default_paths
                 .then(|| glob_set(DEFAULT_PATHS).expect("default path globs are valid"))
                 .flatten(),
+            vendored_paths: use_default_paths
+                .then(|| glob_set(VENDORED_PATHS).expect("vendored path globs are valid"))
+                .flatten(),
             exemptions,
             scopes,
         }
     }
 
-    /// Whether `path` (relative, `/`-separated) is excluded from scanning altogether.
+    /// Whether `path` (relative, `/`-separated) is left out of a scan for every rule (history
+    /// walks leave it out altogether; see `key_material_only` for the rest).
     pub fn allows_path(&self, path: &str) -> bool {
-        self.default_paths
-            .as_ref()
-            .is_some_and(|set| set.is_match(path))
-            || self.exemptions.iter().any(|e| e.covers_whole_file(path))
+        self.path_scope(path) != PathScope::Everything
+    }
+
+    /// Which rules apply at `path` (relative, `/`-separated).
+    pub fn path_scope(&self, path: &str) -> PathScope {
+        let matches = |set: &Option<GlobSet>| set.as_ref().is_some_and(|set| set.is_match(path));
+        if matches(&self.default_paths) || self.exemptions.iter().any(|e| e.covers_whole_file(path))
+        {
+            PathScope::Nothing
+        } else if matches(&self.vendored_paths) {
+            PathScope::KeyMaterial
+        } else {
+            PathScope::Everything
+        }
     }
 
     /// Whether a match is allowed by an exemption, or falls outside its rule's scope.
@@ -510,6 +538,16 @@ mod tests {
         assert!(allow.allows_path("package-lock.json"));
         assert!(allow.allows_path("services/web/go.sum"));
         assert!(allow.allows_path("a/vendor/lib/x.go"));
+        assert_eq!(
+            allow.path_scope("a/vendor/lib/x.go"),
+            PathScope::KeyMaterial
+        );
+        assert_eq!(
+            allow.path_scope("web/node_modules/x/k.pem"),
+            PathScope::KeyMaterial
+        );
+        assert_eq!(allow.path_scope("vendor/go.sum"), PathScope::Nothing);
+        assert_eq!(allow.path_scope("src/vendors.go"), PathScope::Everything);
         assert!(!allow.allows_path("public/app.min.js"));
         assert!(!Allowlist::new(false, Vec::new(), Vec::new()).allows_path("go.sum"));
     }

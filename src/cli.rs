@@ -393,8 +393,8 @@ pub struct CommonArgs {
     /// Lowest rule confidence to report.
     #[arg(long, global = true, value_enum, default_value = "low")]
     pub min_confidence: ConfidenceArg,
-    /// Lowest severity to report, after the step down for tests, examples and docs (default:
-    /// the config's `min_severity`, else low).
+    /// Lowest severity to report, after the step down for tests, examples, docs and vendored
+    /// code (default: the config's `min_severity`, else low).
     #[arg(long, global = true, value_enum, value_name = "SEVERITY")]
     pub min_severity: Option<SeverityArg>,
     /// Leave out findings in these places, judged from the path: test, docs, example,

@@ -53,7 +53,7 @@ pub struct RawConfig {
     /// A baseline whose findings are hidden, relative to this file's directory (so a hook or
     /// CI job that runs with no flags uses it too); `--baseline` takes precedence.
     pub baseline: Option<String>,
-    /// Lowest severity to report (after the step down for tests, examples and docs);
+    /// Lowest severity to report (after the step down for tests, examples, docs and vendored code);
     /// `--min-severity` takes precedence.
     pub min_severity: Option<String>,
     /// Places whose findings are left out (`test`, `docs`, …); `--exclude-context` takes

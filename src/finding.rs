@@ -17,8 +17,8 @@ pub struct Finding {
     pub rule: String,
     pub rule_name: String,
     pub provider: String,
-    /// The rule's severity adjusted for `path_context` (one step lower in tests, examples and
-    /// docs).
+    /// The rule's severity adjusted for `path_context` (one step lower in tests, examples, docs
+    /// and vendored code).
     pub severity: Severity,
     pub confidence: Confidence,
     /// Where the finding lives, judged from its path.

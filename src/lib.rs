@@ -22,6 +22,7 @@ pub mod github_event;
 pub mod gitleaks;
 pub mod history;
 pub mod hook;
+pub mod key_material;
 pub mod keycheck;
 pub mod output_file;
 pub mod path_context;

@@ -1,8 +1,8 @@
 //! Where a finding lives, judged from its path: product source, tests, documentation, examples,
 //! vendored or generated code. A key in `tests/fixtures/` is still a key (never hidden by
-//! default), but it is rarely the one to rotate tonight: findings in tests, examples and docs
-//! are reported one severity step lower, and say why. One table, each kind with the path parts
-//! and file names that mark it, and its examples checked by `cargo test`.
+//! default), but it is rarely the one to rotate tonight: findings in tests, examples, docs and
+//! vendored code are reported one severity step lower, and say why. One table, each kind with
+//! the path parts and file names that mark it, and its examples checked by `cargo test`.
 
 use std::fmt;
 
@@ -159,12 +159,16 @@ impl PathContext {
             .map_or(PathContext::Source, |m| m.context)
     }
 
-    /// The severity to report for a rule's `severity` here: one step lower in tests, examples
-    /// and docs (still reported: a real key is often pasted into a test or a README).
+    /// The severity to report for a rule's `severity` here: one step lower in tests, examples,
+    /// docs and vendored code (still reported: a real key is often pasted into a test or a
+    /// README, and a vendored key may be a dependency's real one, but rarely yours to rotate).
     pub fn adjust(self, severity: Severity) -> Severity {
         match self {
-            PathContext::Test | PathContext::Example | PathContext::Docs => severity.lower(),
-            PathContext::Source | PathContext::Vendored | PathContext::Generated => severity,
+            PathContext::Test
+            | PathContext::Example
+            | PathContext::Docs
+            | PathContext::Vendored => severity.lower(),
+            PathContext::Source | PathContext::Generated => severity,
         }
     }
 
@@ -251,11 +255,12 @@ mod tests {
     }
 
     #[test]
-    fn tests_examples_and_docs_are_one_step_lower() {
+    fn tests_examples_docs_and_vendored_code_are_one_step_lower() {
         assert_eq!(Test.adjust(Severity::Critical), Severity::High);
         assert_eq!(Docs.adjust(Severity::Low), Severity::Low);
         assert_eq!(Source.adjust(Severity::Critical), Severity::Critical);
-        assert_eq!(Vendored.adjust(Severity::High), Severity::High);
+        assert_eq!(Vendored.adjust(Severity::High), Severity::Medium);
+        assert_eq!(Generated.adjust(Severity::High), Severity::High);
     }
 
     #[test]

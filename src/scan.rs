@@ -13,10 +13,11 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers};
+use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers, PathScope};
 use crate::context::{plain_line, Redactor, Secret};
 use crate::engine::{benign, random_part, Engine, RawMatch};
 use crate::finding::{redact, Finding, Location, RawSecret, SecretInfo};
+use crate::key_material::KeyMaterial;
 use crate::path_context::PathContext;
 use crate::policy_paths::PolicyPaths;
 use crate::remediate::{playbook, Exposure};
@@ -122,6 +123,8 @@ pub struct Scanner<'a> {
     /// How the config sees the paths reported (see `with_policy_paths`).
     policy_paths: PolicyPaths,
     policy: ReportPolicy,
+    /// The rules that still apply in vendored code.
+    key_material: KeyMaterial,
     findings: Mutex<Vec<Finding>>,
     problems: Mutex<Vec<String>>,
     files: AtomicU64,
@@ -152,6 +155,7 @@ impl<'a> Scanner<'a> {
             allowlist,
             policy_paths: PolicyPaths::default(),
             policy,
+            key_material: KeyMaterial::of(engine.pack()),
             findings: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
             files: AtomicU64::new(0),
@@ -172,9 +176,17 @@ impl<'a> Scanner<'a> {
         window: &Window,
         tally: &mut FileTally,
         wanted: Lines,
+        scope: PathScope,
     ) -> Vec<Finding> {
         let bytes = window.text;
-        let matches = self.engine.scan(bytes);
+        let key_material_only = scope == PathScope::KeyMaterial;
+        if key_material_only && !self.key_material.may_be_in(bytes) {
+            return Vec::new();
+        }
+        let mut matches = self.engine.scan(bytes);
+        if key_material_only {
+            matches.retain(|m| self.key_material.is_key_rule(m.rule));
+        }
         if matches.is_empty() {
             return Vec::new();
         }
@@ -335,9 +347,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Whether the path allowlists exclude `path` from scanning altogether.
+    /// Whether the path allowlists leave `path` out of the scan for some rules or all.
     pub fn allows_path(&self, path: &str) -> bool {
-        self.allowlist.allows_path(&self.policy_path(path))
+        self.scope(path) != PathScope::Everything
+    }
+
+    /// Which rules the path allowlists leave to apply at `path`.
+    fn scope(&self, path: &str) -> PathScope {
+        self.allowlist.path_scope(&self.policy_path(path))
     }
 
     /// Records findings produced outside `chunk` (e.g. by a history scan).
@@ -357,26 +374,32 @@ impl<'a> Scanner<'a> {
     /// adds): the listing cap counts only those, so secrets on other lines cannot crowd out a
     /// new one.
     pub fn scan_chunk_lines(&self, path: &str, bytes: &[u8], wanted: Lines) -> Vec<Finding> {
-        if self.allows_path(path) {
-            return Vec::new();
+        match self.scope(path) {
+            PathScope::Nothing => Vec::new(),
+            scope => self.scan_lines(path, bytes, wanted, scope),
         }
-        self.scan_lines_at_any_path(path, bytes, wanted)
     }
 
     /// Like `scan_chunk`, whatever the path allowlists say of `path`: for a history whose
     /// walker could not apply them location by location and waived them (over-reporting
     /// rather than hiding a copy at a path they do not cover).
     pub fn scan_chunk_at_any_path(&self, path: &str, bytes: &[u8]) -> Vec<Finding> {
-        self.scan_lines_at_any_path(path, bytes, &|_, _| true)
+        self.scan_lines(path, bytes, &|_, _| true, PathScope::Everything)
     }
 
-    fn scan_lines_at_any_path(&self, path: &str, bytes: &[u8], wanted: Lines) -> Vec<Finding> {
+    fn scan_lines(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        wanted: Lines,
+        scope: PathScope,
+    ) -> Vec<Finding> {
         self.files.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let mut tally = FileTally::default();
         let mut findings = Vec::new();
         window::for_each_window_of(bytes, &mut |w| {
-            findings.extend(self.findings_in(path, &w, &mut tally, wanted));
+            findings.extend(self.findings_in(path, &w, &mut tally, wanted, scope));
         });
         self.note_unlisted(path, tally);
         findings
@@ -385,7 +408,8 @@ impl<'a> Scanner<'a> {
     /// Scans a file read from `content` in windows, and records its findings; nothing when the
     /// allowlist excludes `path`. A read error keeps what was found before it.
     fn scan_stream(&self, path: &str, content: &mut dyn Read) {
-        if self.allows_path(path) {
+        let scope = self.scope(path);
+        if scope == PathScope::Nothing {
             self.excluded.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -393,7 +417,7 @@ impl<'a> Scanner<'a> {
         let mut tally = FileTally::default();
         let mut findings = Vec::new();
         let read = window::for_each_window(content, &mut |w| {
-            findings.extend(self.findings_in(path, &w, &mut tally, &|_, _| true));
+            findings.extend(self.findings_in(path, &w, &mut tally, &|_, _| true, scope));
         });
         match read {
             Ok(bytes) => self.bytes.fetch_add(bytes, Ordering::Relaxed),

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use common_hostile::git;
+use keyhound::rules::templates::{expand, ExampleRng};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -220,10 +221,14 @@ fn a_work_tree_scans_tracked_files_a_gitignore_matches_and_counts_what_it_leaves
     write(root, "certs/key.pem", format!("K={}\n", keys[0]));
     write(root, "certs/local.pem", format!("K={}\n", keys[1]));
     write(root, "build/out.env", format!("K={}\n", keys[2]));
-    write(root, "vendor/lib/conf.env", format!("K={}\n", keys[3]));
+    write(
+        root,
+        "web/package-lock.json",
+        format!("{{\"k\": \"{}\"}}\n", keys[3]),
+    );
     write(root, "app.env", format!("K={}\n", keys[4]));
     git(root, &["init", "-q"]);
-    git(root, &["add", ".gitignore", "app.env", "vendor"]);
+    git(root, &["add", ".gitignore", "app.env", "web"]);
     git(root, &["add", "-f", "certs/key.pem"]);
 
     for (cwd, target, shown) in [
@@ -236,7 +241,7 @@ fn a_work_tree_scans_tracked_files_a_gitignore_matches_and_counts_what_it_leaves
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert_eq!(finding_paths(&r), shown);
         let summary = &report_json(&r)["summary"];
-        // certs/local.pem and build/ (one directory), by git; vendor/lib/conf.env by the
+        // certs/local.pem and build/ (one directory), by git; web/package-lock.json by the
         // default path allowlist.
         assert_eq!(summary["ignored"], 2, "{summary}");
         assert_eq!(summary["excluded"], 1, "{summary}");
@@ -264,6 +269,78 @@ fn a_work_tree_scans_tracked_files_a_gitignore_matches_and_counts_what_it_leaves
     ];
     assert_eq!(finding_paths(&r), expected);
     assert_eq!(report_json(&r)["summary"]["ignored"], 0);
+}
+
+/// Vendored code is other people's, full of their test values: only private keys are looked
+/// for there (a key file is a key wherever it sits), reported as vendored, one severity lower.
+/// `use_default_paths = false` scans it like any other code.
+#[test]
+fn vendored_code_is_searched_for_private_keys_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pem = expand(
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA@{rand:base64:48}\n@{rand:base64:64}\n@{rand:base64:64}\n@{rand:base64:40}==\n-----END RSA PRIVATE KEY-----\n",
+        &mut ExampleRng::new(31),
+    )
+    .unwrap();
+    let go_literal = format!("var caKey = []byte(`{pem}`)\n");
+    write(root, "vendor/github.com/x/proxy/key.pem", &pem);
+    write(root, "vendor/github.com/x/proxy/certs.go", go_literal);
+    write(
+        root,
+        "vendor/github.com/x/proxy/conf.env",
+        format!("K={}\n", fake_stripe_key(32)),
+    );
+    write(
+        root,
+        "web/node_modules/pkg/test.js",
+        format!("k = '{}'\n", fake_stripe_key(33)),
+    );
+
+    let r = run(keyhound()
+        .current_dir(root)
+        .args(["dir", ".", "--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let findings = json_findings(&r);
+    let seen: Vec<(&str, &str, &str, &str)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["location"]["path"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["path_context"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "vendor/github.com/x/proxy/certs.go",
+                "private-key-pem",
+                "high",
+                "vendored"
+            ),
+            (
+                "vendor/github.com/x/proxy/key.pem",
+                "private-key-pem",
+                "high",
+                "vendored"
+            ),
+        ]
+    );
+    assert!(findings.iter().all(|f| f["rule_severity"] == "critical"));
+
+    write(
+        root,
+        "keyhound.toml",
+        "[allowlist]\nuse_default_paths = false\n",
+    );
+    let r = run(keyhound()
+        .current_dir(root)
+        .args(["dir", ".", "--format", "json"]));
+    assert_eq!(json_findings(&r).len(), 4, "{}", r.stdout);
 }
 
 #[test]

@@ -344,3 +344,45 @@ fn only_live_and_fail_on_live_fail_only_on_live_keys() {
     assert_eq!(out.code, 2);
     assert!(proxy.lines().len() == 2, "{:?}", proxy.lines());
 }
+
+#[test]
+fn an_aws_key_pair_is_signed_for_sts_and_a_lone_secret_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ExampleRng::new(5);
+    let id = expand("AKIA@{rand:upper:16}", &mut rng).unwrap();
+    let secret = expand("@{rand:base64:40}", &mut rng)
+        .unwrap()
+        .replace(['+', '/', '='], "A");
+    write(
+        dir.path(),
+        "credentials",
+        format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+    );
+    let other = expand("@{rand:base64:40}", &mut rng)
+        .unwrap()
+        .replace(['+', '/', '='], "B");
+    write(
+        dir.path(),
+        "lone.env",
+        format!("AWS_SECRET_ACCESS_KEY={other}\n"),
+    );
+    let proxy = Proxy::start();
+    let out = scan(
+        dir.path(),
+        &proxy,
+        &["dir", ".", "--validate", "--format", "json"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(proxy.lines(), ["CONNECT sts.amazonaws.com:443 HTTP/1.1"]);
+    let found = findings(&out);
+    let lone = found
+        .iter()
+        .find(|f| f["location"]["path"] == "lone.env")
+        .expect("the lone secret is reported");
+    let reason = lone["validation"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no aws-access-key-id found beside it"),
+        "{reason}"
+    );
+    common_hostile::assert_no_raw(&out, &[&secret, &other]);
+}

@@ -84,9 +84,9 @@ fn table() -> String {
                 )
             }
             How::Code(name) => (
-                format!("signed in code ({})", code(name)),
-                "see below".into(),
-                "see below".into(),
+                format!("signed in code ({}) to {}", code(name), code(&v.host())),
+                "signs the request with it; never sent".into(),
+                "as documented in the code (see above)".into(),
                 String::new(),
             ),
         };

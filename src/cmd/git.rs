@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
+use rayon::prelude::*;
 
 use crate::app;
 use crate::audit::cache::{self, Cache};
@@ -190,7 +191,19 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
                 }
             }
         });
-        for spec in specs {
+        // A re-audit of many local repositories is mostly stamping each one's refs, a few
+        // file-system calls apiece: done up front, on every core. (Cache files are still read
+        // one at a time below, so memory follows the largest repository.)
+        let mut stamps: Vec<Option<String>> = specs
+            .par_iter()
+            .map(|spec| match &spec.place {
+                Place::Local(path) if cache.is_some() && blob_shard.is_none() => {
+                    history::refs_key(&git_dir_of(path)?, &selection)
+                }
+                _ => None,
+            })
+            .collect();
+        for (spec, stamp) in specs.into_iter().zip(stamps.iter_mut()) {
             let ready = match &spec.place {
                 Place::Local(path) => Ok(Ready::Local(path.clone())),
                 Place::Url(_) => receive
@@ -209,13 +222,15 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
                     Ready::Local(path) | Ready::Clone(path) => path,
                 };
                 // Refs that have not moved since the cached scan: not even opened.
+                let refs = stamp.take().or_else(|| {
+                    git_dir_of(path)
+                        .filter(|_| blob_shard.is_none() && repo_cache.is_some())
+                        .and_then(|git_dir| history::refs_key(&git_dir, &selection))
+                });
                 let unchanged = repo_cache
                     .as_ref()
-                    .filter(|_| blob_shard.is_none())
-                    .and_then(|c| {
-                        let key = history::refs_key(&git_dir_of(path)?, &selection)?;
-                        c.unchanged(&key).map(RepoScan::from_cache)
-                    });
+                    .zip(refs)
+                    .and_then(|(c, key)| c.unchanged(&key).map(RepoScan::from_cache));
                 let plan = BlobPlan {
                     shard: blob_shard,
                     cache: repo_cache.as_mut(),

@@ -39,7 +39,7 @@ const FOLD: u32 = 0x2020_2020;
 const HASH: u32 = 0x9E37_79B1;
 
 /// One keyword to search for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Keyword {
     pub bytes: Box<[u8]>,
     /// Whether the keyword matches only as written, or in any ASCII case.

@@ -14,6 +14,7 @@ pub mod keywords;
 pub mod placeholder;
 mod verdict;
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -83,6 +84,7 @@ impl Engine {
     pub fn new(pack: RulePack, max_decode_depth: usize) -> Engine {
         let mut keywords: Vec<Keyword> = Vec::new();
         let mut keyword_rules: Vec<Option<Vec<usize>>> = Vec::new();
+        let mut keyword_at: HashMap<Keyword, usize> = HashMap::new();
         for (index, rule) in pack.rules().iter().enumerate() {
             for keyword in &rule.keywords {
                 // Smart case, as in ripgrep: a keyword written with an uppercase letter is a
@@ -93,14 +95,15 @@ impl Engine {
                     bytes: keyword.as_bytes().into(),
                     case_sensitive,
                 };
-                match keywords.iter().position(|k| *k == keyword) {
-                    Some(at) => {
+                match keyword_at.get(&keyword) {
+                    Some(&at) => {
                         let rules = keyword_rules[at].get_or_insert_with(Vec::new);
                         if !rules.contains(&index) {
                             rules.push(index);
                         }
                     }
                     None => {
+                        keyword_at.insert(keyword.clone(), keywords.len());
                         keywords.push(keyword);
                         keyword_rules.push(Some(vec![index]));
                     }

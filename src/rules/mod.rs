@@ -9,6 +9,7 @@ pub mod check;
 mod schema;
 pub mod templates;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -417,29 +418,40 @@ impl RulePack {
     /// The pack embedded in the binary at build time.
     pub fn embedded() -> Result<RulePack, RuleError> {
         let mut pack = RulePack::default();
+        let mut ids = HashSet::new();
         for (file, rules) in EMBEDDED_RULES {
-            let rules = rules
-                .iter()
-                .map(|rule| Rule::from_raw(rule.to_raw(), file))
-                .collect::<Result<_, _>>()?;
-            pack.extend(rules, file)?;
+            for rule in rules.iter() {
+                pack.push_unique(Rule::from_raw(rule.to_raw(), file)?, file, &mut ids)?;
+            }
         }
         Ok(pack)
     }
 
     /// Adds rules, refusing a duplicate id.
     pub fn extend(&mut self, rules: Vec<Rule>, file: &str) -> Result<(), RuleError> {
+        let mut ids = self.rules.iter().map(|r| r.id.clone()).collect();
         for rule in rules {
-            if self.get(&rule.id).is_some() {
-                return Err(RuleError::Field {
-                    file: file.to_string(),
-                    rule: rule.id,
-                    field: "id",
-                    message: "another rule already has this id".into(),
-                });
-            }
-            self.rules.push(rule);
+            self.push_unique(rule, file, &mut ids)?;
         }
+        Ok(())
+    }
+
+    /// Adds one rule whose id is not in `ids` (the ids already in the pack), and records it.
+    fn push_unique(
+        &mut self,
+        rule: Rule,
+        file: &str,
+        ids: &mut HashSet<String>,
+    ) -> Result<(), RuleError> {
+        if !ids.insert(rule.id.clone()) {
+            return Err(RuleError::Field {
+                file: file.to_string(),
+                rule: rule.id,
+                field: "id",
+                message: "another rule already has this id".into(),
+            });
+        }
+        self.rules.push(rule);
         Ok(())
     }
 

@@ -10,8 +10,10 @@
 //! `code` holds the validators that must sign their request. See docs/validation.md.
 
 pub mod answer;
+pub mod aws;
 pub mod cache;
 pub mod code;
+pub mod google;
 pub mod http;
 #[cfg(test)]
 mod mock;

@@ -135,7 +135,7 @@ fn ask(job: &Job, transport: &dyn Transport, limits: &Limits) -> Verdict {
     match &job.validator.how {
         How::Declared(d) => answer::read(d, &answer),
         How::Code(name) => answer::common(&answer)
-            .unwrap_or_else(|| code::verdict(name, answer.status, &answer.body)),
+            .unwrap_or_else(|| code::verdict(name, answer.status, &answer.body, &job.secret)),
     }
 }
 

@@ -308,3 +308,109 @@ fn one_request_per_distinct_secret() {
     assert_eq!(verdicts.len(), 2);
     assert_eq!(mock.received().len(), 2);
 }
+
+/// STS's documented answers (GetCallerIdentity; CommonErrors' InvalidClientTokenId).
+fn sts_reply(scenario: &str) -> Reply {
+    let xml = |status, body: &str| {
+        let mut r = Reply::new(status, body);
+        r.headers = vec![("Content-Type".into(), "text/xml".into())];
+        r
+    };
+    match scenario {
+        "live" => xml(
+            200,
+            "<GetCallerIdentityResponse><GetCallerIdentityResult>\
+             <Arn>arn:aws:iam::123456789012:user/who</Arn><UserId>AIDAEXAMPLE</UserId>\
+             <Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+        ),
+        "invalid" => xml(
+            403,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>\
+             <Message>The security token included in the request is invalid.</Message>\
+             </Error></ErrorResponse>",
+        ),
+        "ratelimited" => {
+            let mut r = xml(429, "");
+            r.headers.push(("Retry-After".into(), "0".into()));
+            r
+        }
+        "slow" => {
+            let mut r = sts_reply("live");
+            r.delay = Duration::from_millis(2500);
+            r
+        }
+        "redirect" => {
+            let mut r = xml(301, "");
+            r.headers
+                .push(("Location".into(), "https://collector.evil.example/".into()));
+            r
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn the_aws_pair_validator_signs_for_sts_and_reads_its_answers() {
+    let pack = RulePack::embedded().unwrap();
+    let rule = pack.get("aws-secret-access-key").unwrap();
+    let validator = rule.validate.clone().unwrap();
+    assert_eq!(validator.how, How::Code("aws-sts"));
+    assert_eq!(validator.host(), "sts.amazonaws.com");
+    let mock = Mock::start(|request| match marker(request) {
+        Some((scenario, _)) => sts_reply(&scenario),
+        None => Reply::new(400, ""),
+    });
+    let http = Http::to_mock(Duration::from_millis(1000), mock.route.clone());
+    let scenarios = ["live", "invalid", "ratelimited", "slow", "redirect"];
+    let jobs = scenarios
+        .iter()
+        .map(|s| Job {
+            key: s.to_string(),
+            validator: &validator,
+            secret: "x".repeat(40),
+            // The access key ID travels in the Authorization header's credential scope.
+            companion: Some(secret(s, 0)),
+        })
+        .collect();
+    let limits = Limits {
+        concurrency: 8,
+        backoff: Duration::ZERO,
+    };
+    let verdicts = runner::run(jobs, &http, None, &limits);
+    match &verdicts["live"] {
+        Verdict::Live { identity } => {
+            assert!(identity
+                .as_deref()
+                .unwrap()
+                .contains("arn:aws:iam::123456789012:user/who"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(verdicts["invalid"], Verdict::Invalid);
+    for (scenario, expected) in [
+        ("ratelimited", "rate-limited"),
+        ("slow", "timed out"),
+        ("redirect", "collector.evil.example"),
+    ] {
+        match &verdicts[scenario] {
+            Verdict::Unknown { reason } => assert!(reason.contains(expected), "{reason}"),
+            other => panic!("{scenario}: {other:?}"),
+        }
+    }
+    let sent = mock
+        .received()
+        .into_iter()
+        .find(|r| marker(r) == Some(("live".into(), 0)))
+        .unwrap();
+    assert_eq!((sent.method.as_str(), sent.target.as_str()), ("POST", "/"));
+    let auth = sent.header("authorization").unwrap();
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=zzqlive90000X/"),
+        "{auth}"
+    );
+    assert!(
+        !auth.contains("wJalrXUtnFEMIK7MDENG"),
+        "the secret is never sent"
+    );
+    assert_eq!(sent.body, b"Action=GetCallerIdentity&Version=2011-06-15");
+}
