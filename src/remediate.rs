@@ -471,4 +471,52 @@ rotation = ["Roll the key in the dashboard."]
         assert!(text.starts_with("Revoke and rotate this Demo secret\n1. "));
         assert_eq!(text.lines().count(), r.steps.len() + 1);
     }
+
+    #[test]
+    fn validation_leads_with_revoke_now_or_says_the_key_is_dead() {
+        let verdict = |status, identity: Option<&str>| Validation {
+            status,
+            identity: identity.map(String::from),
+            reason: None,
+        };
+        let mut live = playbook(&rule("critical", false), Exposure::Pushed);
+        after_validation(
+            &mut live,
+            &verdict(Status::Live, Some("login a")),
+            "Demo",
+            Exposure::Pushed,
+        );
+        assert!(live.summary.starts_with("LIVE: revoke now."), "{live:?}");
+        assert!(live.steps[0].contains("works right now"), "{live:?}");
+        let mut staged = playbook(&rule("critical", false), Exposure::Staged);
+        let before = staged.steps.clone();
+        after_validation(
+            &mut staged,
+            &verdict(Status::Live, None),
+            "Demo",
+            Exposure::Staged,
+        );
+        assert_eq!(
+            staged.steps, before,
+            "nothing left the machine: no revoking"
+        );
+        let mut dead = playbook(&rule("critical", false), Exposure::Committed);
+        after_validation(
+            &mut dead,
+            &verdict(Status::Invalid, None),
+            "Demo",
+            Exposure::Committed,
+        );
+        assert!(dead.summary.starts_with("Already dead"), "{dead:?}");
+        assert!(all_text(&dead).contains("nothing to revoke"));
+        let mut unknown = playbook(&rule("critical", false), Exposure::Pushed);
+        let before = unknown.clone();
+        after_validation(
+            &mut unknown,
+            &verdict(Status::Unknown, None),
+            "Demo",
+            Exposure::Pushed,
+        );
+        assert_eq!(unknown, before);
+    }
 }

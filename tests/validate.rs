@@ -30,9 +30,20 @@ impl Proxy {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                // The request head is read in full before answering: closing with unread
+                // bytes would reset the connection before the client reads the 403.
+                let mut reader = BufReader::new(&stream);
                 let mut line = String::new();
-                let _ = BufReader::new(&stream).read_line(&mut line);
+                let _ = reader.read_line(&mut line);
                 log.lock().unwrap().push(line.trim_end().to_string());
+                let mut header = String::new();
+                loop {
+                    header.clear();
+                    match reader.read_line(&mut header) {
+                        Ok(n) if n > 0 && !header.trim().is_empty() => {}
+                        _ => break,
+                    }
+                }
                 let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
             }
         });
@@ -385,4 +396,138 @@ fn an_aws_key_pair_is_signed_for_sts_and_a_lone_secret_is_not_sent() {
         "{reason}"
     );
     common_hostile::assert_no_raw(&out, &[&secret, &other]);
+}
+
+#[test]
+fn the_cache_answers_without_a_request_and_live_keys_lead_with_revoke_now() {
+    let (dir, token) = repo_with_token();
+    let cache = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let fingerprint = common_hostile::sha256_hex(&token);
+    write(
+        cache.path(),
+        &format!("{fingerprint}.json"),
+        format!(r#"{{"live":true,"identity":"login octo\u001b[31mcat","checked":{now}}}"#),
+    );
+    let proxy = Proxy::start();
+    let cache_dir = cache.path().to_str().unwrap();
+    let args = [
+        "dir",
+        ".",
+        "--validate",
+        "--validation-cache",
+        cache_dir,
+        "--only-live",
+    ];
+    let out = scan(
+        dir.path(),
+        &proxy,
+        &[&args[..], &["--format", "json"]].concat(),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(proxy.lines().is_empty(), "answered from the cache");
+    let found = findings(&out);
+    assert_eq!(found.len(), 2);
+    for f in &found {
+        assert_eq!(f["validation"]["status"], "live");
+        let summary = f["remediation"]["summary"].as_str().unwrap();
+        assert!(summary.starts_with("LIVE: revoke now"), "{summary}");
+    }
+    // Human output: the provider's text is escaped, and the summary counts verdicts.
+    let human = scan(
+        dir.path(),
+        &proxy,
+        &[&args[..], &["--color", "never"]].concat(),
+    );
+    assert!(
+        human
+            .stdout
+            .contains("validation: live (login octo\\x1b[31mcat)"),
+        "{}",
+        human.stdout
+    );
+    assert!(!human.stdout.contains('\u{1b}'));
+    assert!(
+        human.stderr.contains("validated: 2 live"),
+        "{}",
+        human.stderr
+    );
+    // A stale entry is asked again; an invalid one says the key is already dead.
+    write(
+        cache.path(),
+        &format!("{fingerprint}.json"),
+        format!(r#"{{"live":false,"identity":null,"checked":{now}}}"#),
+    );
+    let out = scan(
+        dir.path(),
+        &proxy,
+        &[
+            "dir",
+            ".",
+            "--validate",
+            "--validation-cache",
+            cache_dir,
+            "--format",
+            "json",
+        ],
+    );
+    let summary = findings(&out)[0]["remediation"]["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(summary.starts_with("Already dead"), "{summary}");
+    let out = scan(
+        dir.path(),
+        &proxy,
+        &[
+            "dir",
+            ".",
+            "--validate",
+            "--validation-cache",
+            cache_dir,
+            "--validation-ttl",
+            "0",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(proxy.lines().len(), 1, "a stale entry is asked again");
+}
+
+#[test]
+fn a_scan_without_validate_creates_no_network_socket() {
+    // strace shows every socket the process (and its threads) creates; skipped without it.
+    let Ok(probe) = std::process::Command::new("strace").arg("-V").output() else {
+        eprintln!("skipped: no strace");
+        return;
+    };
+    if !probe.status.success() {
+        return;
+    }
+    let (dir, _) = repo_with_token();
+    let bin = assert_cmd::cargo::cargo_bin("keyhound");
+    let trace = |validate: bool| {
+        let log = dir.path().join(format!("strace-{validate}.log"));
+        let mut cmd = std::process::Command::new("strace");
+        cmd.current_dir(dir.path())
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .args(["-f", "-e", "trace=socket", "-o"])
+            .arg(&log)
+            .arg(&bin)
+            .args(["dir", "a.env", "b.env", "--format", "json"]);
+        if validate {
+            cmd.arg("--validate");
+        }
+        let status = cmd.output().unwrap().status;
+        assert_eq!(status.code(), Some(1));
+        std::fs::read_to_string(log).unwrap()
+    };
+    let without = trace(false);
+    assert!(!without.contains("AF_INET"), "{without}");
+    // The same check sees the socket --validate opens (to the proxy).
+    assert!(trace(true).contains("AF_INET"));
 }

@@ -150,6 +150,16 @@ struct RuleDetail<'a> {
     rotation: &'a [String],
     regex: &'a str,
     source: &'a str,
+    /// What `--validate` asks, and the API documentation it follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validate: Option<ValidateDetail>,
+}
+
+/// A rule's validator, in `rules show --format json`.
+#[derive(Debug, Serialize)]
+struct ValidateDetail {
+    request: String,
+    docs: String,
 }
 
 fn show(rule: &Rule, listing: Listing, out: &mut dyn Write) -> io::Result<()> {
@@ -160,6 +170,10 @@ fn show(rule: &Rule, listing: Listing, out: &mut dyn Write) -> io::Result<()> {
             rotation: &rule.rotation,
             regex: &rule.regex,
             source: &rule.source,
+            validate: rule.validate.as_ref().map(|v| ValidateDetail {
+                request: v.describe(),
+                docs: v.docs.clone(),
+            }),
         };
         if listing == Listing::Json {
             serde_json::to_writer_pretty(&mut *out, &detail)?;
@@ -184,6 +198,16 @@ fn show(rule: &Rule, listing: Listing, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "rotation:    {}", esc(step))?;
     }
     writeln!(out, "source:      {}", esc(&rule.source))?;
+    match &rule.validate {
+        Some(v) => {
+            writeln!(out, "validate:    {}", esc(&v.describe()))?;
+            writeln!(out, "api docs:    {}", esc(&v.docs))?;
+        }
+        None => writeln!(
+            out,
+            "validate:    none (--validate reports its findings unknown)"
+        )?,
+    }
     writeln!(out, "description: {}", escape_lines(&rule.description))?;
     writeln!(out, "regex:\n{}", escape_lines(rule.regex.trim_end()))
 }

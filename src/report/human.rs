@@ -267,9 +267,10 @@ pub fn summary_line(report: &ScanReport) -> String {
     } else {
         let secrets = distinct_secrets(report.findings).len();
         format!(
-            "{} finding(s) ({}) of {secrets} distinct secret(s)",
+            "{} finding(s) ({}) of {secrets} distinct secret(s){}",
             s.findings,
-            counts.join(", ")
+            counts.join(", "),
+            validation_counts(report.findings)
         )
     };
     let mut line = format!("keyhound: {found}; {}", scan_totals(report));
@@ -277,6 +278,27 @@ pub fn summary_line(report: &ScanReport) -> String {
         line.push_str(&format!("; {} error(s)", s.errors));
     }
     line
+}
+
+/// `, validated: 1 live, 2 invalid, 3 unknown` when `--validate` ran, else nothing.
+fn validation_counts(findings: &[Finding]) -> String {
+    use crate::validate::Status;
+    let mut counts = [0usize; 3];
+    for f in findings {
+        if let Some(v) = &f.validation {
+            counts[v.status as usize] += 1;
+        }
+    }
+    if counts.iter().all(|&n| n == 0) {
+        return String::new();
+    }
+    let named: Vec<String> = [Status::Live, Status::Invalid, Status::Unknown]
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(status, n)| format!("{n} {status}"))
+        .collect();
+    format!(", validated: {}", named.join(", "))
 }
 
 /// What was scanned, how much and how fast: `scanned 6 files, 1.2 KiB in 0.01s (path x)`.

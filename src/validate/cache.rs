@@ -51,7 +51,7 @@ impl Cache {
         let text = fs::read_to_string(self.path(key)).ok()?;
         let entry: Entry = serde_json::from_str(&text).ok()?;
         let age = now().saturating_sub(entry.checked);
-        if age > self.ttl.as_secs() {
+        if age >= self.ttl.as_secs() {
             return None;
         }
         Some(if entry.live {

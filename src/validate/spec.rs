@@ -114,6 +114,15 @@ impl Validator {
         })
     }
 
+    /// The request in one line: `GET https://api.github.com/user`, or the code validator and
+    /// its host.
+    pub fn describe(&self) -> String {
+        match &self.how {
+            How::Declared(d) => format!("{} {}", d.method, d.url),
+            How::Code(name) => format!("{name} (signed in code) to {}", code::host(name)),
+        }
+    }
+
     /// The host the request goes to.
     pub fn host(&self) -> String {
         match &self.how {
