@@ -531,3 +531,109 @@ fn a_scan_without_validate_creates_no_network_socket() {
     // The same check sees the socket --validate opens (to the proxy).
     assert!(trace(true).contains("AF_INET"));
 }
+
+#[test]
+fn ci_fails_on_live_keys_only_and_merge_validates_shards_that_hold_secrets() {
+    let (dir, _) = repo_with_token();
+    let git = |args: &[&str]| common_hostile::git(dir.path(), args);
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "add",
+        ".",
+    ]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-qm",
+        "keys",
+    ]);
+    let run_dir = tempfile::tempdir().unwrap();
+    write(run_dir.path(), "event.json", "{}");
+    let proxy = Proxy::start();
+    let ci = |fail_on: &str| {
+        let mut cmd = keyhound();
+        for var in [
+            "NO_PROXY",
+            "no_proxy",
+            "GITHUB_OUTPUT",
+            "GITHUB_STEP_SUMMARY",
+        ] {
+            cmd.env_remove(var);
+        }
+        run(cmd
+            .current_dir(run_dir.path())
+            .env("HTTPS_PROXY", &proxy.url)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "schedule")
+            .env("GITHUB_EVENT_PATH", run_dir.path().join("event.json"))
+            .env("GITHUB_WORKSPACE", dir.path())
+            .args(["ci", "--validate", "--format", "json", "--fail-on", fail_on]))
+    };
+    // The key could not be confirmed live (the proxy refuses): reported, but not failing.
+    let out = ci("live");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let found = findings(&out);
+    assert_eq!(found.len(), 1, "one secret, folded: {}", out.stdout);
+    assert_eq!(found[0]["validation"]["status"], "unknown");
+    assert_eq!(ci("low").code, 1);
+    assert_eq!(proxy.lines().len(), 2, "one request per run");
+
+    // A shard written with --show-secrets can be validated when merged; one without cannot.
+    let shard = run_dir.path().join("shard.json");
+    let out = scan(
+        dir.path(),
+        &proxy,
+        &[
+            "dir",
+            ".",
+            "--show-secrets",
+            "--format",
+            "json",
+            "--output",
+            shard.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let merged = scan(
+        run_dir.path(),
+        &proxy,
+        &["merge", "shard.json", "--validate", "--format", "json"],
+    );
+    assert_eq!(merged.code, 1, "{}", merged.stderr);
+    assert_eq!(proxy.lines().len(), 3);
+    assert!(
+        findings(&merged)[0]["secret"].get("value").is_none(),
+        "not shown unless asked"
+    );
+    let plain = run_dir.path().join("plain.json");
+    scan(
+        dir.path(),
+        &proxy,
+        &[
+            "dir",
+            ".",
+            "--format",
+            "json",
+            "--output",
+            plain.to_str().unwrap(),
+        ],
+    );
+    let merged = scan(
+        run_dir.path(),
+        &proxy,
+        &["merge", "plain.json", "--validate", "--format", "json"],
+    );
+    let reason = findings(&merged)[0]["validation"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("not in this report"), "{reason}");
+    assert_eq!(proxy.lines().len(), 3, "nothing to send");
+}

@@ -98,6 +98,13 @@ fn vulnerability(report: &ScanReport, f: &Finding) -> Value {
         ". Its fingerprint, for `.keyhoundignore`: `{}`.",
         f.secret.sha256
     ));
+    if let Some(v) = &f.validation {
+        // The identity is the provider's text: shown as code, never as Markdown.
+        description.push_str(&format!(
+            "\n\nValidation (`--validate`): {}.",
+            escape::markdown_code(&v.summary())
+        ));
+    }
     let mut location = json!({
         "file": f.location.path,
         "start_line": f.location.line.max(1),
