@@ -146,6 +146,17 @@ fn validate_sends_one_connect_to_the_providers_host_and_reports_unknown() {
         "{}",
         human.stdout
     );
+    let gitlab = scan(
+        dir.path(),
+        &proxy,
+        &["dir", ".", "--validate", "--format", "gitlab"],
+    );
+    let doc = report(&gitlab);
+    let description = doc["vulnerabilities"][0]["description"].as_str().unwrap();
+    assert!(
+        description.contains("Validation (`--validate`): `unknown: "),
+        "{description}"
+    );
 }
 
 #[test]
