@@ -253,6 +253,6 @@ fn ci_fails_on_live_keys_only_and_merge_validates_shards_that_hold_secrets() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(reason.contains("not in this report"), "{reason}");
+    assert!(reason.contains("not at hand"), "{reason}");
     assert_eq!(proxy.lines().len(), 3, "nothing to send");
 }

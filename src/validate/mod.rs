@@ -231,7 +231,10 @@ fn plan<'a>(
         .as_ref()
         .ok_or_else(|| Validation::unknown("no validator for this rule"))?;
     let secret = raw_secret(f).ok_or_else(|| {
-        Validation::unknown("the secret is not in this report (write the reports merged with --show-secrets, or scan again)")
+        Validation::unknown(
+            "the secret itself is not at hand (a report merged without --show-secrets, or a blob \
+             answered from the history --cache): nothing to send",
+        )
     })?;
     let companion = match &validator.companion {
         Some(id) => Some(companion(f, id, findings).ok_or_else(|| {
