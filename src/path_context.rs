@@ -97,6 +97,8 @@ const TABLE: [Marks; 5] = [
             "selftests",
             "unittests",
             "e2e",
+            "fuzz",
+            "fuzzing",
         ],
         suffixes: &[
             "_test.go",
@@ -248,6 +250,7 @@ mod tests {
             ("public/app.min.js", Generated),
             ("dist/main.js", Generated),
             ("api/service.pb.go", Generated),
+            ("fuzz/server.c", Test),
         ];
         for (path, want) in cases {
             assert_eq!(PathContext::of(path), want, "{path}");

@@ -211,7 +211,7 @@ pub const SHAPES: &[Shape] = &[
         ],
         counter_examples: &[
             "'password1': '@{rand:upper:9}_@{rand:upper:5}',",
-            "const char *secret5 = \"NEW-SAMBA4-SECRET\";",
+            "const char *secret5 = \"NEW-SAMBA4-@{rand:upper:3}7@{rand:upper:4}\";",
         ],
         test: |c| {
             let v = c.value();
@@ -414,12 +414,16 @@ const SECRET_WORDS: &[&str] = &[
 ];
 
 /// Whether a name token is, or ends with, a secret word (trailing digits and a plural `s`
-/// aside): `password1`, `apikey`, `oauth`, `credentials` count; `author`, `keymap` do not.
+/// aside): `password1`, `apikey`, `oauth`, `credentials` count; `author`, `keymap` do not, nor
+/// `auth0` and `oauth2`, a provider's and a protocol's names (`AUTH0_CLIENT` is an id).
 fn is_secret_token(token: &str) -> bool {
     let t = token.trim_end_matches(|c: char| c.is_ascii_digit());
     // `pass` only as a whole token (`SMTP_PASS`, `db.pass`): as an ending it is `bypass`.
     if t == "pass" {
         return true;
+    }
+    if t.len() < token.len() && t.ends_with("auth") {
+        return false;
     }
     let t = t.strip_suffix('s').filter(|s| s.len() >= 3).unwrap_or(t);
     SECRET_WORDS.iter().any(|w| t.ends_with(w))
@@ -883,6 +887,8 @@ mod tests {
         assert!(is_secret_token("apikey"));
         assert!(is_secret_token("credentials"));
         assert!(!is_secret_token("author"));
+        assert!(!is_secret_token("auth0") && !is_secret_token("oauth2"));
+        assert!(is_secret_token("oauth") && is_secret_token("password1"));
         assert!(!is_secret_token("keymap"));
         assert!(!is_secret_token("keywords"));
         assert!(is_secret_token("pass"));

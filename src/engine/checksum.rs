@@ -16,7 +16,8 @@ pub fn base62_crc32(body: &[u8]) -> String {
     String::from_utf8(digits.to_vec()).expect("base62 digits are ASCII")
 }
 
-/// Whether `token` (`prefix_` + 30 + 6 check digits) carries a valid checksum.
+/// Whether `token` passes the offline check of its format: for GitHub and npm, `prefix_` + 30
+/// + 6 check digits; for Basic credentials, a decoded `user:password` that names a secret.
 pub fn verify(kind: Checksum, token: &[u8]) -> bool {
     let prefix: &[u8] = match kind {
         Checksum::GithubCrc32 => match token.iter().position(|&b| b == b'_') {
@@ -24,6 +25,7 @@ pub fn verify(kind: Checksum, token: &[u8]) -> bool {
             None => return false,
         },
         Checksum::NpmCrc32 => b"npm_",
+        Checksum::BasicCredentials => return names_basic_credentials(token),
     };
     let Some(rest) = token.strip_prefix(prefix) else {
         return false;
@@ -35,9 +37,36 @@ pub fn verify(kind: Checksum, token: &[u8]) -> bool {
     base62_crc32(body).as_bytes() == check
 }
 
+/// Whether base64 `value` decodes to `user:password` with a secret in it: a password, or, with
+/// none, a user name that is not a plain name (APIs that take a key as the user name, as
+/// Stripe's does). `openshift-challenging-client:` is a public client's name, not a secret.
+fn names_basic_credentials(value: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value) else {
+        return false;
+    };
+    let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+    !password.is_empty() || (!user.is_empty() && !super::benign::is_word_identifier(user))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn basic_credentials_name_a_secret() {
+        use base64::Engine as _;
+        let encode = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let check = |s: &str| verify(Checksum::BasicCredentials, encode(s).as_bytes());
+        assert!(check("deploy:k9Fz2LpQ7x"));
+        assert!(check("u7Gk2pQ9zX4mR1tVb3Nc:"));
+        assert!(!check("openshift-challenging-client:"));
+        assert!(!check("no colon here"));
+        assert!(!verify(Checksum::BasicCredentials, b"not base64!"));
+    }
 
     #[test]
     fn checksum_round_trips_and_detects_a_changed_character() {

@@ -224,24 +224,40 @@ fn has_variable(s: &[u8]) -> bool {
     })
 }
 
-/// An UPPER_SNAKE name of the secret it stands for: `KEYSTONE_DBPASS`, `DOCKER_PASSWORD`,
-/// `RAILS_MASTER_KEY` (install guides and templates write these where the secret goes).
+/// A snake or kebab name of the secret it stands for, in one case: `KEYSTONE_DBPASS`,
+/// `DOCKER_PASSWORD`, `RAILS_MASTER_KEY`, `oplog_reader_password`, `fake-token-123` (install
+/// guides, templates and tests write these where the secret goes).
 fn names_a_secret_variable(s: &[u8]) -> bool {
     const SECRET_ENDINGS: &[&[u8]] = &[
-        b"PASS",
-        b"PASSWORD",
-        b"PASSWD",
-        b"PWD",
-        b"TOKEN",
-        b"SECRET",
-        b"KEY",
+        b"pass",
+        b"password",
+        b"passwd",
+        b"pwd",
+        b"token",
+        b"secret",
+        b"key",
     ];
-    s.first().is_some_and(u8::is_ascii_uppercase)
-        && s.contains(&b'_')
-        && s.iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
-        && s.split(|&b| b == b'_')
-            .any(|part| SECRET_ENDINGS.iter().any(|e| part.ends_with(e)))
+    // Upper case joins with `_` only: `NEW-SAMBA4-SECRET` is a password someone typed.
+    let separator = |b: &u8| matches!(b, b'_' | b'-');
+    let one_case = s
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+        || s.iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || separator(b));
+    // Each part a word, perhaps numbered (`reader`, `db1`), never a random run: `key-3ax6…`
+    // (Mailgun) and `AGE-SECRET-KEY-1QQ…` are keys.
+    let wordlike = |part: &[u8]| {
+        let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        part.len() <= 12 && part[letters..].iter().all(u8::is_ascii_digit)
+    };
+    s.first().is_some_and(u8::is_ascii_alphabetic)
+        && s.iter().any(separator)
+        && one_case
+        && s.split(separator).all(wordlike)
+        && s.split(separator).any(|part| {
+            let part = part.to_ascii_lowercase();
+            SECRET_ENDINGS.iter().any(|e| part.ends_with(e))
+        })
 }
 
 /// A run of `n` or more identical characters (`aaaaa`, `00000`).
@@ -308,6 +324,8 @@ mod tests {
             "%SENDGRID_API_KEY%",
             "KEYSTONE_DBPASS",
             "DOCKER_PASSWORD",
+            "oplog_reader_password",
+            "fake-token-123",
             "==$DETECT_SECRETS_VERSION",
             "-----BEGIN KEY-----XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
         ] {
@@ -322,6 +340,8 @@ mod tests {
             "sk_live_@{rand:alnum:24}",
             "@{rand:alnum:24}",
             "@{rand:hex:32}",
+            "key-@{rand:lowernum:32}",
+            "AGE-SECRET-KEY-1@{rand:uppernum:58}",
             // An OpenSSH key body: zero bytes encode as runs of `A`.
             "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW@{rand:base64:200}",
         ] {

@@ -176,6 +176,8 @@ pub enum Checksum {
     GithubCrc32,
     /// npm's access tokens, which use GitHub's scheme with the `npm_` prefix.
     NpmCrc32,
+    /// HTTP Basic credentials: base64 of `user:password` (RFC 7617) that names a secret.
+    BasicCredentials,
 }
 
 /// Whether a rule targets a known token format or is the keyword-and-entropy generic detector.
@@ -204,7 +206,12 @@ macro_rules! parse_enum {
 }
 parse_enum!(Severity, "critical" => Severity::Critical, "high" => Severity::High, "medium" => Severity::Medium, "low" => Severity::Low);
 parse_enum!(Confidence, "high" => Confidence::High, "medium" => Confidence::Medium, "low" => Confidence::Low);
-parse_enum!(Checksum, "github-crc32" => Checksum::GithubCrc32, "npm-crc32" => Checksum::NpmCrc32);
+parse_enum!(
+    Checksum,
+    "github-crc32" => Checksum::GithubCrc32,
+    "npm-crc32" => Checksum::NpmCrc32,
+    "basic-credentials" => Checksum::BasicCredentials,
+);
 parse_enum!(RuleKind, "token" => RuleKind::Token, "generic" => RuleKind::Generic, "weak" => RuleKind::Weak);
 
 impl fmt::Display for Severity {
