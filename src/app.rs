@@ -266,6 +266,8 @@ pub fn scan_and_deliver(
     if delivery == Delivery::Baseline {
         refuse_baseline_flag(common)?;
     }
+    // Validation flags that cannot work are refused before the scan, not after it.
+    crate::validate::Options::from_common(common)?;
     let policy = load_policy(common, root)?;
     let known = load_known(common, root, &policy, delivery == Delivery::Baseline)?;
     let reporting = report_policy(common, &policy, exposure);

@@ -36,6 +36,7 @@ use crate::trusted_policy::{self, PolicySource};
 pub fn run(common: &CommonArgs, args: &CiArgs) -> Result<ExitCode> {
     let lookup = ci_system::process_env;
     let env = Env::new(&lookup);
+    crate::validate::Options::from_common(common)?;
     if args.fail_on == FailOnArg::Live && !crate::validate::wanted(common) {
         bail!("--fail-on live needs --validate (or KEYHOUND_VALIDATE=1): only validation tells a live key");
     }

@@ -37,6 +37,7 @@ use crate::trusted_policy::{self, PolicySource, ScanPolicy};
 
 /// Runs `keyhound git`.
 pub fn run(common: &CommonArgs, args: &GitArgs) -> Result<ExitCode> {
+    crate::validate::Options::from_common(common)?;
     let mut scan = scan(common, args, false)?;
     crate::validate::apply(
         common,
