@@ -196,11 +196,13 @@ impl Transport for Http {
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let body = request.body.clone().unwrap_or_default();
-        let built = builder
-            .body(body)
-            .map_err(|e| format!("bad request: {e}"))?;
-        let mut response = agent.run(built).map_err(describe)?;
+        let bad = |e: ureq::http::Error| format!("bad request: {e}");
+        // No body at all (not an empty one) when the validator declares none.
+        let mut response = match &request.body {
+            Some(body) => agent.run(builder.body(body.clone()).map_err(bad)?),
+            None => agent.run(builder.body(()).map_err(bad)?),
+        }
+        .map_err(describe)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
