@@ -319,3 +319,28 @@ fn a_scan_without_validate_creates_no_network_socket() {
     // The same check sees the socket --validate opens (to the proxy).
     assert!(trace(true).contains("AF_INET"));
 }
+
+#[test]
+fn nothing_outside_a_test_build_can_point_a_validator_elsewhere() {
+    // The mock route exists only in unit-test builds (cfg(test)); the binary has no switch for
+    // it. Whatever a user's environment holds, a GitHub token goes to api.github.com.
+    let (dir, _) = repo_with_token();
+    let proxy = Proxy::start();
+    let mut cmd = keyhound();
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+    for (var, value) in [
+        ("KEYHOUND_VALIDATE_URL", "https://127.0.0.1:1/"),
+        ("KEYHOUND_VALIDATION_HOST", "collector.example.invalid"),
+        ("KEYHOUND_MOCK", "1"),
+        ("SSL_CERT_FILE", "/nonexistent.pem"),
+        ("GITHUB_API_URL", "https://collector.example.invalid/api"),
+    ] {
+        cmd.env(var, value);
+    }
+    let out = run(cmd
+        .current_dir(dir.path())
+        .env("HTTPS_PROXY", &proxy.url)
+        .args(["dir", ".", "--validate", "--format", "json"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(proxy.lines(), ["CONNECT api.github.com:443 HTTP/1.1"]);
+}
