@@ -44,13 +44,14 @@ impl DirSource {
             let walked = Mutex::new(HashSet::new());
             let ignore_rules = work_tree.is_some();
             // git's own view of the tree (the index, and a status for the ignored count) is
-            // read beside the walk rather than after it.
+            // read beside the walk rather than after it; outside a work tree, no thread at all
+            // (`--threads 1` means one walker).
             let (tracked, ignored) = std::thread::scope(|scope| {
-                let git = scope.spawn(|| {
-                    work_tree.map(|tree| (tree.tracked_files(root), tree.ignored_paths()))
+                let git = work_tree.map(|tree| {
+                    scope.spawn(move || (tree.tracked_files(root), tree.ignored_paths()))
                 });
                 self.walk(root, ignore_rules, &walked, sink);
-                git.join().unwrap_or_default().unzip()
+                git.and_then(|git| git.join().ok()).unzip()
             });
             if let (Some(tracked), Some(ignored)) = (tracked, ignored) {
                 let walked = walked.into_inner().unwrap_or_default();
