@@ -331,6 +331,48 @@ fn repository_shards_merged_equal_the_unsharded_run_in_any_order_and_again() {
     assert_eq!(results.as_array().unwrap().len(), merged.findings().len());
 }
 
+/// A shard written with `--show-secrets` holds raw secrets, in its values and its context
+/// lines; a merge without the flag shows none of them, in any format.
+#[test]
+fn a_merge_without_show_secrets_hides_what_a_shard_showed() {
+    let org = Org::new();
+    let mut tokens = Tokens::new(41);
+    let (key, neighbour) = (tokens.live(), tokens.test());
+    let line = format!("STRIPE_KEY={key} # old: {neighbour}\n");
+    org.repo("app", &[&[("config.env", line.as_str())]]);
+    let shard = org.run(
+        &[
+            "git",
+            "app",
+            "--show-secrets",
+            "--format",
+            "jsonl",
+            "-o",
+            "shard.jsonl",
+        ],
+        "",
+    );
+    assert_eq!(shard.code, 1, "{}", shard.stderr);
+    let written = fs::read_to_string(org.path("shard.jsonl")).unwrap();
+    assert!(written.contains(&key), "the shard holds the raw secret");
+    for format in ["json", "human", "sarif", "github"] {
+        let merged = org.run(&["merge", "shard.jsonl", "--format", format], "");
+        assert_eq!(merged.code, 1, "{}", merged.stderr);
+        for raw in [&key, &neighbour] {
+            assert!(
+                !merged.stdout.contains(raw.as_str()),
+                "{format} shows a raw secret:\n{}",
+                merged.stdout
+            );
+        }
+    }
+    let shown = org.run(
+        &["merge", "shard.jsonl", "--show-secrets", "--format", "json"],
+        "",
+    );
+    assert!(shown.stdout.contains(&key));
+}
+
 #[test]
 fn blob_shards_of_one_repository_merged_equal_the_unsharded_run() {
     let org = Org::new();

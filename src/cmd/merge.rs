@@ -67,8 +67,12 @@ pub fn run(common: &CommonArgs, args: &MergeArgs) -> Result<ExitCode> {
     )?;
     if !common.show_secrets {
         // A shard run with --show-secrets wrote them; the merge shows them only if asked too.
+        // Its context lines are in the clear as well, with every secret on them (the ones its
+        // filters dropped too, which the merge cannot know): they give way to the redacted form.
         for f in &mut findings {
-            f.secret.value = None;
+            if f.secret.value.take().is_some() {
+                f.context = f.secret.redacted.clone();
+            }
         }
     }
     summary.findings = findings.len() as u64;
