@@ -15,6 +15,7 @@ use super::{distinct_secrets, human, rule_links, short_fingerprint, ScanReport};
 use crate::escape::{self, markdown_code as md_code, Links};
 use crate::finding::Finding;
 use crate::rules::Severity;
+use crate::validate::Status;
 
 /// Size the job summary is kept under. GitHub refuses a step summary over 1 MiB; staying well
 /// below leaves room for other steps' summaries and for this one's closing note.
@@ -120,12 +121,18 @@ pub fn step_summary(report: &ScanReport, budget: usize) -> String {
     // Reserve room for the closing notes so they always fit.
     let budget = budget.saturating_sub(512);
 
-    out.push_str("| Severity | Rule | Location | Secret | SHA-256 |\n|---|---|---|---|---|\n");
+    // With `--validate`, what each provider said, in a column of its own.
+    let validated = report.findings.iter().any(|f| f.validation.is_some());
+    out.push_str(if validated {
+        "| Severity | Rule | Location | Secret | SHA-256 | Validation |\n|---|---|---|---|---|---|\n"
+    } else {
+        "| Severity | Rule | Location | Secret | SHA-256 |\n|---|---|---|---|---|\n"
+    });
     // Most severe first; the sort is stable, so equal severities keep the report's order.
     let mut rows: Vec<&Finding> = report.findings.iter().collect();
     rows.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for (shown, f) in rows.into_iter().enumerate() {
-        let row = table_row(f, rule_links(report.rules, &f.rule));
+        let row = table_row(f, rule_links(report.rules, &f.rule), validated);
         if out.len() + row.len() > budget {
             let _ = writeln!(
                 out,
@@ -153,21 +160,32 @@ pub fn step_summary(report: &ScanReport, budget: usize) -> String {
     out
 }
 
-fn table_row(f: &Finding, links: Links) -> String {
+/// One finding's row; with `validated`, its validation status last (a live key in bold).
+fn table_row(f: &Finding, links: Links, validated: bool) -> String {
     let loc = &f.location;
     let mut place = format!("{}:{}", loc.path, loc.line);
     if let Some(c) = &f.commit {
         let _ = write!(place, " @ {}", short_commit(&c.id));
     }
-    format!(
-        "| {} | {} ({}) | {} | {} | {} |\n",
+    let mut row = format!(
+        "| {} | {} ({}) | {} | {} | {} |",
         f.severity,
         escape::markdown(&f.rule_name, links),
         md_code(&f.rule),
         md_code(&place),
         md_code(&f.secret.redacted),
         md_code(short_fingerprint(&f.secret.sha256)),
-    )
+    );
+    if validated {
+        let status = match f.validation.as_ref().map(|v| v.status) {
+            Some(Status::Live) => "**live**".to_string(),
+            Some(status) => status.to_string(),
+            None => "—".to_string(),
+        };
+        let _ = write!(row, " {status} |");
+    }
+    row.push('\n');
+    row
 }
 
 /// The steps for one secret; the rule's text keeps only the links `links` allows.
@@ -212,6 +230,7 @@ mod tests {
     use crate::remediate::Exposure;
     use crate::report::testing::{finding, rules};
     use crate::scan::Summary;
+    use crate::validate::Validation;
     use std::time::Duration;
 
     fn report<'a>(findings: &'a [Finding], rules: &'a [crate::rules::Rule]) -> ScanReport<'a> {
@@ -251,6 +270,28 @@ mod tests {
             one_line.lines().count(),
             1,
             "newlines in the message are escaped"
+        );
+    }
+
+    /// With `--validate`, the summary table gains a column: a live key in bold, a finding
+    /// without a verdict as a dash; without it, no column.
+    #[test]
+    fn step_summary_shows_validation_only_when_there_is_some() {
+        let rules = rules();
+        let mut live = finding(&rules[0], b"demo_qwertyuiopasdfgh", "a.env", 2);
+        let plain = finding(&rules[1], b"demo_zxcvbnmasdfghjkl", "b.env", 3);
+        let without = step_summary(&report(&[live.clone(), plain.clone()], &rules), 1 << 20);
+        assert!(!without.contains("Validation"), "{without}");
+        live.validation = Some(Validation {
+            status: Status::Live,
+            identity: Some("octocat".into()),
+            reason: None,
+        });
+        let with = step_summary(&report(&[live, plain], &rules), 1 << 20);
+        assert!(with.contains("| SHA-256 | Validation |"), "{with}");
+        assert!(
+            with.contains(" **live** |") && with.contains(" — |"),
+            "{with}"
         );
     }
 
