@@ -29,6 +29,13 @@ const SCENARIOS: [&str; 8] = [
 
 /// The scenario and validator a request is for, read from the secret it carries (which may
 /// be anywhere: URL, header, Basic credentials, body).
+
+/// The tests' request timeout: long enough that hundreds of TLS handshakes with the debug-built
+/// mock on a busy two-core CI machine finish in time, and `SLOW` answers still time out.
+const TIMEOUT: Duration = Duration::from_secs(4);
+/// How long a "slow" answer takes: well past `TIMEOUT`.
+const SLOW: Duration = Duration::from_secs(8);
+
 fn marker(request: &Received) -> Option<(String, usize)> {
     let mut text = format!(
         "{} {}",
@@ -123,7 +130,7 @@ fn reply(d: &Declared, scenario: &str) -> Reply {
         "failing" => Reply::new(503, ""),
         "slow" => {
             let mut r = live_reply(d);
-            r.delay = Duration::from_millis(2500);
+            r.delay = SLOW;
             r
         }
         "redirect" => {
@@ -159,7 +166,7 @@ fn every_declared_validator_reads_every_documented_answer() {
         Some((scenario, i)) => reply(&table[i], &scenario),
         None => Reply::new(400, "no marker"),
     });
-    let http = Http::to_mock(Duration::from_millis(1000), mock.route.clone());
+    let http = Http::to_mock(TIMEOUT, mock.route.clone());
     let mut jobs = Vec::new();
     for (i, (_, validator, _)) in validators.iter().enumerate() {
         for scenario in SCENARIOS {
@@ -336,7 +343,7 @@ fn sts_reply(scenario: &str) -> Reply {
         }
         "slow" => {
             let mut r = sts_reply("live");
-            r.delay = Duration::from_millis(2500);
+            r.delay = SLOW;
             r
         }
         "redirect" => {
@@ -360,7 +367,7 @@ fn the_aws_pair_validator_signs_for_sts_and_reads_its_answers() {
         Some((scenario, _)) => sts_reply(&scenario),
         None => Reply::new(400, ""),
     });
-    let http = Http::to_mock(Duration::from_millis(1000), mock.route.clone());
+    let http = Http::to_mock(TIMEOUT, mock.route.clone());
     let scenarios = ["live", "invalid", "ratelimited", "slow", "redirect"];
     let jobs = scenarios
         .iter()
