@@ -27,15 +27,14 @@ const SCENARIOS: [&str; 8] = [
     "redirect",
 ];
 
-/// The scenario and validator a request is for, read from the secret it carries (which may
-/// be anywhere: URL, header, Basic credentials, body).
-
 /// The tests' request timeout: long enough that hundreds of TLS handshakes with the debug-built
 /// mock on a busy two-core CI machine finish in time, and `SLOW` answers still time out.
 const TIMEOUT: Duration = Duration::from_secs(4);
 /// How long a "slow" answer takes: well past `TIMEOUT`.
 const SLOW: Duration = Duration::from_secs(8);
 
+/// The scenario and validator a request is for, read from the secret it carries (which may
+/// be anywhere: URL, header, Basic credentials, body).
 fn marker(request: &Received) -> Option<(String, usize)> {
     let mut text = format!(
         "{} {}",
