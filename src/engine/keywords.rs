@@ -19,6 +19,8 @@ use std::ops::Range;
 
 use memchr::memmem;
 
+use super::common_grams::is_common;
+
 /// log2 of the fingerprint bitmap's size in bits.
 const FILTER_BITS: u32 = 20;
 /// The bitmap's size in 32-bit words.
@@ -233,8 +235,10 @@ impl Keywords {
     }
 }
 
-/// The offset of the four bytes of `keyword` least likely to occur in text, by a rough rank of
-/// how common each byte is in source code: the keyword's fingerprint.
+/// The offset of the four bytes of `keyword` least likely to occur in text: the keyword's
+/// fingerprint. A window among the most common in source code (`port`, `conf`, `_dev`: see
+/// `common_grams`) is taken only when every window is; among the rest, a rough rank of how
+/// common each byte is decides.
 fn rarest_window(keyword: &[u8]) -> usize {
     fn commonness(b: u8) -> u32 {
         match b.to_ascii_lowercase() {
@@ -247,10 +251,10 @@ fn rarest_window(keyword: &[u8]) -> usize {
     }
     (0..=keyword.len() - WIDTH)
         .min_by_key(|&at| {
-            keyword[at..at + WIDTH]
-                .iter()
-                .map(|&b| commonness(b))
-                .sum::<u32>()
+            let window = &keyword[at..at + WIDTH];
+            let folded = u32::from_le_bytes([window[0], window[1], window[2], window[3]]) | FOLD;
+            let bytes = window.iter().map(|&b| commonness(b)).sum::<u32>();
+            (is_common(folded.to_le_bytes()), bytes)
         })
         .unwrap_or(0)
 }

@@ -7,6 +7,7 @@
 pub mod assignment;
 pub mod benign;
 pub mod checksum;
+mod common_grams;
 pub mod decode;
 pub mod encoded;
 pub mod entropy;
