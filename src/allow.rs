@@ -340,7 +340,7 @@ impl Allowlist {
     }
 
     /// Whether `path` (relative, `/`-separated) is left out of a scan for every rule (history
-    /// walks leave it out altogether; see `key_material_only` for the rest).
+    /// walks leave it out altogether; see `path_scope` for which rules the others apply).
     pub fn allows_path(&self, path: &str) -> bool {
         self.path_scope(path) != PathScope::Everything
     }
