@@ -248,7 +248,7 @@ fn names_a_secret_variable(s: &[u8]) -> bool {
     // (Mailgun) and `AGE-SECRET-KEY-1QQ…` are keys.
     let wordlike = |part: &[u8]| {
         let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        part.len() <= 12 && part[letters..].iter().all(u8::is_ascii_digit)
+        part.len() <= 16 && part[letters..].iter().all(u8::is_ascii_digit)
     };
     s.first().is_some_and(u8::is_ascii_alphabetic)
         && s.iter().any(separator)
@@ -326,6 +326,7 @@ mod tests {
             "DOCKER_PASSWORD",
             "oplog_reader_password",
             "fake-token-123",
+            "AUTHENTICATION_PASSWORD",
             "==$DETECT_SECRETS_VERSION",
             "-----BEGIN KEY-----XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
         ] {
