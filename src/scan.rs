@@ -17,7 +17,6 @@ use crate::allow::{line_bounds, Allowlist, Candidate, LineMarkers, PathScope};
 use crate::context::{plain_line, Redactor, Secret};
 use crate::engine::{benign, random_part, Engine, RawMatch};
 use crate::finding::{redact, Finding, Location, RawSecret, SecretInfo};
-use crate::key_material::KeyMaterial;
 use crate::path_context::PathContext;
 use crate::policy_paths::PolicyPaths;
 use crate::remediate::{playbook, Exposure};
@@ -123,8 +122,6 @@ pub struct Scanner<'a> {
     /// How the config sees the paths reported (see `with_policy_paths`).
     policy_paths: PolicyPaths,
     policy: ReportPolicy,
-    /// The rules that still apply in vendored code.
-    key_material: KeyMaterial,
     findings: Mutex<Vec<Finding>>,
     problems: Mutex<Vec<String>>,
     files: AtomicU64,
@@ -155,7 +152,6 @@ impl<'a> Scanner<'a> {
             allowlist,
             policy_paths: PolicyPaths::default(),
             policy,
-            key_material: KeyMaterial::of(engine.pack()),
             findings: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
             files: AtomicU64::new(0),
@@ -180,12 +176,13 @@ impl<'a> Scanner<'a> {
     ) -> Vec<Finding> {
         let bytes = window.text;
         let key_material_only = scope == PathScope::KeyMaterial;
-        if key_material_only && !self.key_material.may_be_in(bytes) {
+        let key_material = self.engine.key_material();
+        if key_material_only && !key_material.may_be_in(bytes) {
             return Vec::new();
         }
         let mut matches = self.engine.scan(bytes);
         if key_material_only {
-            matches.retain(|m| self.key_material.is_key_rule(m.rule));
+            matches.retain(|m| key_material.is_key_rule(m.rule));
         }
         if matches.is_empty() {
             return Vec::new();

@@ -23,6 +23,7 @@ use regex::bytes::Regex;
 
 use self::keywords::{Keyword, Keywords};
 
+use crate::key_material::KeyMaterial;
 use crate::rules::{Rule, RuleKind, RulePack, SecretGroup};
 
 pub use decode::Encoding;
@@ -62,6 +63,8 @@ pub struct Engine {
     encoded_from: usize,
     /// Rules without keywords, which run over the whole input.
     unfiltered: Vec<usize>,
+    /// The rules that still apply in vendored code, worked out when a vendored file is met.
+    key_material: OnceLock<KeyMaterial>,
     max_decode_depth: usize,
 }
 
@@ -137,8 +140,15 @@ impl Engine {
             keyword_rules,
             encoded_from,
             unfiltered,
+            key_material: OnceLock::new(),
             max_decode_depth,
         }
+    }
+
+    /// Which rules find private keys, the only ones that apply in vendored code.
+    pub fn key_material(&self) -> &KeyMaterial {
+        self.key_material
+            .get_or_init(|| KeyMaterial::of(&self.pack))
     }
 
     pub fn pack(&self) -> &RulePack {
