@@ -53,16 +53,7 @@ impl Workspace {
 
     /// A bare `origin` and a clone of it, `work`, to push from.
     fn origin_and_work(&self) -> (PathBuf, PathBuf) {
-        let origin = self.path("origin.git");
-        fs::create_dir_all(&origin).unwrap();
-        GIT.run(&origin, &["init", "-q", "--bare", "-b", "main"]);
-        GIT.run(
-            self.dir.path(),
-            &["clone", "-q", &file_url(&origin), "work"],
-        );
-        let work = self.path("work");
-        GIT.run(&work, &["symbolic-ref", "HEAD", "refs/heads/main"]);
-        (origin, work)
+        GIT.origin_and_work(self.dir.path())
     }
 
     /// Clones `origin` into `name` over the git protocol, as actions/checkout fetches: only

@@ -6,7 +6,7 @@
 
 use std::cell::Cell;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use keyhound::rules::templates::ExampleRng;
@@ -88,6 +88,17 @@ impl Git {
         Git {
             day: Some(Cell::new(1)),
         }
+    }
+
+    /// A bare `origin` in `dir` and a clone of it, `work`, on branch `main`, to push from.
+    pub fn origin_and_work(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let origin = dir.join("origin.git");
+        fs::create_dir_all(&origin).unwrap();
+        self.run(&origin, &["init", "-q", "--bare", "-b", "main"]);
+        self.run(dir, &["clone", "-q", &file_url(&origin), "work"]);
+        let work = dir.join("work");
+        self.run(&work, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+        (origin, work)
     }
 
     /// The day the next commit will be dated, for dated git.
