@@ -246,7 +246,7 @@ pub fn refs_stamp(git_dir: &Path) -> Option<String> {
     for name in ["HEAD", "packed-refs", "shallow"] {
         text.extend_from_slice(name.as_bytes());
         text.push(0);
-        match fs::read(git_dir.join(name)) {
+        match read_regular(&git_dir.join(name)) {
             Ok(bytes) => text.extend_from_slice(&bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound && name != "HEAD" => {}
             Err(_) => return None,
@@ -271,10 +271,33 @@ fn collect_refs(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> i
         if kind.is_dir() {
             collect_refs(&entry.path(), &name, out)?;
         } else {
-            out.push((name, fs::read(entry.path())?));
+            out.push((name, read_regular(&entry.path())?));
         }
     }
     Ok(())
+}
+
+/// A regular file's bytes, never through a symlink and never waiting on a FIFO: the repository
+/// is untrusted, and anything else there makes the stamp fail (the repository is then opened
+/// and walked as without a cache).
+fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// The detection key: a hash of `parts` (each what decides findings: version, rules as
@@ -329,5 +352,24 @@ mod tests {
             None,
             "a linked worktree's refs are elsewhere"
         );
+    }
+
+    /// An untrusted repository's refs are read as regular files only: a symlink out of the
+    /// repository is not followed, and a FIFO does not hang the audit; the stamp gives up.
+    #[cfg(unix)]
+    #[test]
+    fn the_refs_stamp_follows_no_symlink_and_waits_on_no_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join("repo.git");
+        fs::create_dir_all(git.join("refs/heads")).unwrap();
+        fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        fs::write(dir.path().join("outside"), "not a ref\n").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside"), git.join("refs/heads/main"))
+            .unwrap();
+        assert_eq!(refs_stamp(&git), None, "a symlinked ref");
+        fs::remove_file(git.join("refs/heads/main")).unwrap();
+        let fifo = std::ffi::CString::new(git.join("refs/heads/main").to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert_eq!(refs_stamp(&git), None, "a FIFO ref");
     }
 }
