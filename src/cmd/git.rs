@@ -195,13 +195,18 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
         // A re-audit of many local repositories is mostly stamping each one's refs, a few
         // file-system calls apiece: done up front, on every core. (Cache files are still read
         // one at a time below, so memory follows the largest repository.)
+        // Only a whole repository's outcome is cached, so a blob shard stamps nothing.
+        let stamping = cache.is_some() && blob_shard.is_none();
+        let stamp_of = |path: &Path| {
+            stamping
+                .then(|| history::refs_key(&git_dir_of(path)?, &selection))
+                .flatten()
+        };
         let mut stamps: Vec<Option<String>> = specs
             .par_iter()
             .map(|spec| match &spec.place {
-                Place::Local(path) if cache.is_some() && blob_shard.is_none() => {
-                    history::refs_key(&git_dir_of(path)?, &selection)
-                }
-                _ => None,
+                Place::Local(path) => stamp_of(path),
+                Place::Url(_) => None,
             })
             .collect();
         for (spec, stamp) in specs.into_iter().zip(stamps.iter_mut()) {
@@ -222,12 +227,12 @@ fn scan(common: &CommonArgs, args: &GitArgs, recording: bool) -> Result<GitScan>
                 let path = match &ready {
                     Ready::Local(path) | Ready::Clone(path) => path,
                 };
-                // Refs that have not moved since the cached scan: not even opened.
-                let refs = stamp.take().or_else(|| {
-                    git_dir_of(path)
-                        .filter(|_| blob_shard.is_none() && repo_cache.is_some())
-                        .and_then(|git_dir| history::refs_key(&git_dir, &selection))
-                });
+                // Refs that have not moved since the cached scan: not even opened. A clone is
+                // stamped once fetched.
+                let refs = match &ready {
+                    Ready::Local(_) => stamp.take(),
+                    Ready::Clone(path) => stamp_of(path),
+                };
                 let unchanged = repo_cache
                     .as_ref()
                     .zip(refs)
