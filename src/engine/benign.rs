@@ -124,7 +124,11 @@ pub fn plausible_generic_secret(value: &[u8]) -> bool {
 /// one case (`lower`, `UPPER` or `CamelCase`) with up to four trailing digits, or a number of up
 /// to four digits; a word longer than three letters has vowels and no five consonants in a row.
 /// Random tokens with separators mix cases and digits inside their segments. About one random
-/// token in a thousand passes (tested): a miss the generic detector can afford.
+/// token in a thousand passes (tested): a miss the generic detector can afford. Unlike the
+/// assignment grammar's `is_word_identifier` (names in code: `_` only, few digits, 70% of the
+/// letters in words), this judges values segment by segment, so `account-ec256` is one and
+/// `NEW-SAMBA4-OFY7QXXV`, a password someone typed, is not; the two were tried as one and each
+/// broke the other's cases.
 pub fn is_word_identifier(v: &[u8]) -> bool {
     let separator = |b: &u8| matches!(b, b'-' | b'_' | b'.' | b':' | b',' | b'/');
     if !v.iter().any(separator) {
